@@ -1,0 +1,62 @@
+package packet
+
+import "fmt"
+
+// Error is a protocol failure carrying the MQTT 5 reason code the broker
+// answers with (in CONNACK or DISCONNECT) before it closes the connection.
+// Each sentinel below has its own reason code; FieldError adds which field
+// of which packet was at fault.
+type Error struct {
+	Code ReasonCode
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// The sentinel errors. A test proves their codes are unique and each is used.
+var (
+	ErrMalformed          = &Error{MalformedPacket, "malformed packet"}
+	ErrProtocol           = &Error{ProtocolError, "protocol error"}
+	ErrUnsupportedVersion = &Error{UnsupportedProtocolVersion, "unsupported protocol version"}
+	ErrClientID           = &Error{ClientIdentifierNotValid, "client identifier not valid"}
+	ErrTopicFilter        = &Error{TopicFilterInvalid, "topic filter invalid"}
+	ErrTopicName          = &Error{TopicNameInvalid, "topic name invalid"}
+	ErrTopicAlias         = &Error{TopicAliasInvalid, "topic alias invalid"}
+	ErrTooLarge           = &Error{PacketTooLarge, "packet too large"}
+	ErrReceiveMax         = &Error{ReceiveMaximumExceeded, "receive maximum exceeded"}
+	ErrQoS                = &Error{QoSNotSupported, "QoS not supported"}
+	ErrPayloadFormat      = &Error{PayloadFormatInvalid, "payload format invalid"}
+)
+
+// Sentinels lists every sentinel error (for the uniqueness test and docs).
+var Sentinels = []*Error{ErrMalformed, ErrProtocol, ErrUnsupportedVersion, ErrClientID,
+	ErrTopicFilter, ErrTopicName, ErrTopicAlias, ErrTooLarge, ErrReceiveMax, ErrQoS, ErrPayloadFormat}
+
+// FieldError names the packet and field a sentinel error was found in.
+type FieldError struct {
+	Packet Type
+	Field  string
+	Err    *Error
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("%s: %s: %s", e.Packet, e.Field, e.Err.Msg)
+}
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+func fieldErr(t Type, field string, err *Error) error {
+	return &FieldError{Packet: t, Field: field, Err: err}
+}
+
+// Code returns the reason code an error maps to: the sentinel's code, or
+// Unspecified error for anything else.
+func Code(err error) ReasonCode {
+	switch e := err.(type) {
+	case *Error:
+		return e.Code
+	case *FieldError:
+		return e.Err.Code
+	}
+	return UnspecifiedError
+}
