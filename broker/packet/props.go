@@ -241,8 +241,8 @@ var propNames = map[byte]string{
 	PropMaximumQoS: "maximum QoS", PropRetainAvailable: "retain available",
 	PropUserProperty: "user property", PropMaximumPacketSize: "maximum packet size",
 	PropWildcardSubAvailable: "wildcard subscription available",
-	PropSubIDAvailable: "subscription identifiers available",
-	PropSharedSubAvailable: "shared subscription available",
+	PropSubIDAvailable:       "subscription identifiers available",
+	PropSharedSubAvailable:   "shared subscription available",
 }
 
 func propName(id byte) string {
