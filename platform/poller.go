@@ -1,0 +1,30 @@
+// Package platform holds the operating-system edges of the broker: the
+// readiness poller (epoll on Linux, kqueue on BSD and macOS), the wake-up
+// used by other goroutines to reach the event loop, non-blocking sockets and
+// resource limits.
+package platform
+
+// Event is one readiness report from Wait.
+type Event struct {
+	Fd       int
+	Readable bool
+	Writable bool
+	Hangup   bool // error or peer hang-up; a read will tell which
+}
+
+// Poller is the event loop's multiplexer. It is used by one goroutine,
+// except Wake, which any goroutine may call.
+type Poller interface {
+	// Add registers fd for readability (and writability when write is set).
+	Add(fd int, write bool) error
+	// Modify changes whether fd is also watched for writability.
+	Modify(fd int, write bool) error
+	// Remove unregisters fd. Closing fd also does, but call it first.
+	Remove(fd int) error
+	// Wait blocks up to timeoutMs (-1 = forever) and fills events; a wake-up
+	// is reported as an Event with Fd == -1.
+	Wait(events []Event, timeoutMs int) (int, error)
+	// Wake makes a blocked or the next Wait return at once.
+	Wake() error
+	Close() error
+}

@@ -1,0 +1,142 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package platform
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// Listen opens a non-blocking TCP listening socket on host:port ("" host =
+// all addresses). It returns the fd and the bound address (useful for port 0).
+func Listen(host string, port int, backlog int) (int, *net.TCPAddr, error) {
+	ip := net.IPv4zero
+	family := unix.AF_INET
+	if host != "" {
+		ip = net.ParseIP(host)
+		if ip == nil {
+			addrs, err := net.LookupIP(host)
+			if err != nil || len(addrs) == 0 {
+				return -1, nil, fmt.Errorf("resolve %q: %v", host, err)
+			}
+			ip = addrs[0]
+		}
+	}
+	var sa unix.Sockaddr
+	if ip4 := ip.To4(); ip4 != nil {
+		s := &unix.SockaddrInet4{Port: port}
+		copy(s.Addr[:], ip4)
+		sa = s
+	} else {
+		family = unix.AF_INET6
+		s := &unix.SockaddrInet6{Port: port}
+		copy(s.Addr[:], ip.To16())
+		sa = s
+	}
+	fd, err := socket(family)
+	if err != nil {
+		return -1, nil, err
+	}
+	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	if family == unix.AF_INET6 && host == "::" {
+		unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0)
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return -1, nil, fmt.Errorf("bind %s: %w", net.JoinHostPort(host, strconv.Itoa(port)), err)
+	}
+	if err := unix.Listen(fd, backlog); err != nil {
+		unix.Close(fd)
+		return -1, nil, err
+	}
+	bound, err := unix.Getsockname(fd)
+	if err != nil {
+		unix.Close(fd)
+		return -1, nil, err
+	}
+	return fd, SockaddrToTCP(bound), nil
+}
+
+// SockaddrToTCP converts a socket address to a *net.TCPAddr (nil if not IP).
+func SockaddrToTCP(sa unix.Sockaddr) *net.TCPAddr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(append([]byte(nil), a.Addr[:]...)), Port: a.Port}
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(append([]byte(nil), a.Addr[:]...)), Port: a.Port}
+	}
+	return nil
+}
+
+// Read, Write and Close are non-blocking socket calls; Read returns
+// (0, nil) at end of stream and EAGAIN as ErrWouldBlock.
+var ErrWouldBlock = unix.EAGAIN
+
+func Read(fd int, b []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if n < 0 {
+			n = 0
+		}
+		return n, err
+	}
+}
+
+func Write(fd int, b []byte) (int, error) {
+	for {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if n < 0 {
+			n = 0
+		}
+		return n, err
+	}
+}
+
+func Close(fd int) error { return unix.Close(fd) }
+
+// SetNoDelay turns Nagle's algorithm off for fd.
+func SetNoDelay(fd int) error {
+	return unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+}
+
+// IsTemporary reports whether an accept error means "try later" (the
+// listener is kept) rather than a broken listener.
+func IsTemporary(err error) bool {
+	switch err {
+	case unix.EAGAIN, unix.EINTR, unix.ECONNABORTED, unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM, unix.EPROTO:
+		return true
+	}
+	return false
+}
+
+// RaiseFileLimit raises RLIMIT_NOFILE's soft limit to at least want (capped
+// by the hard limit) and returns the limit now in force.
+func RaiseFileLimit(want uint64) (uint64, error) {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		return 0, err
+	}
+	if uint64(rl.Cur) >= want {
+		return uint64(rl.Cur), nil
+	}
+	n := want
+	if n > uint64(rl.Max) {
+		n = uint64(rl.Max)
+	}
+	setLimit(&rl.Cur, n)
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func setLimit[T int64 | uint64](p *T, v uint64) { *p = T(v) }
