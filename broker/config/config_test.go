@@ -1,0 +1,148 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func write(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultIsValidAndFinite(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Listeners) != 1 || c.Listeners[0].BindAddress != "127.0.0.1" || c.Listeners[0].Port != 1883 || !c.AllowAnonymous {
+		t.Fatalf("default listener: %+v", c)
+	}
+	if c.MaxConnections <= 0 || c.MaxQueuedMessages <= 0 || c.MaxPacketSize <= 0 || c.MaxInflightMessages <= 0 {
+		t.Fatal("a limit is unbounded")
+	}
+}
+
+func TestTOMLUnknownKeyNamesLine(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "m.toml", "max_connections = 10\nmax_conections = 5\n")
+	_, err := Load(p)
+	if err == nil || !strings.Contains(err.Error(), "m.toml:2") || !strings.Contains(err.Error(), "max_conections") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestValidateReportsAllProblems(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "m.toml", "max_connections = 0\nmax_keepalive = 70000\n[[listener]]\nport = 70000\n")
+	_, err := Load(p)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"m.toml:1: max_connections", "m.toml:2: max_keepalive", "listener[0].port"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+func TestMosquittoImport(t *testing.T) {
+	dir := t.TempDir()
+	inc := filepath.Join(dir, "conf.d")
+	os.Mkdir(inc, 0o755)
+	write(t, inc, "b.conf", "max_queued_messages 50\n")
+	write(t, inc, "A.conf", "max_queued_messages 40\n")
+	p := write(t, dir, "mosquitto.conf", strings.Join([]string{
+		"# comment",
+		"per_listener_settings false",
+		"listener 1884 127.0.0.1",
+		"max_connections 10",
+		"listener 0x76d",
+		"allow_zero_length_clientid false",
+		"auto_id_prefix pre-",
+		"max_keepalive 120",
+		"max_packet_size 4096",
+		"max_inflight_messages 5",
+		"retain_available false",
+		"sys_interval 0",
+		"log_dest stdout",
+		"log_type all",
+		"persistence true",
+		"password_file /etc/mosquitto/pw\r",
+		"include_dir conf.d",
+	}, "\n"))
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Listeners) != 2 || c.Listeners[0].Port != 1884 || c.Listeners[0].MaxConnections != 10 || c.Listeners[1].Port != 1901 {
+		t.Fatalf("listeners %+v", c.Listeners)
+	}
+	if c.AllowAnonymous || c.AllowZeroLengthClientID || c.AutoIDPrefix != "pre-" || c.MaxKeepalive != 120 ||
+		c.MaxPacketSize != 4096 || c.MaxConnectPacketSize != 4096 || c.MaxInflightMessages != 5 || c.RetainAvailable ||
+		c.SysInterval != 0 || c.Log.Dest[0] != "stdout" || c.Log.Types[0] != "all" || c.MaxQueuedMessages != 50 {
+		t.Fatalf("%+v", c)
+	}
+	notes := strings.Join(c.Notes, "\n")
+	for _, want := range []string{"mosquitto.conf:15: persistence", "mosquitto.conf:16: password_file", "mosquitto.conf:2: per_listener_settings"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+}
+
+func TestMosquittoParserRules(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string]string{
+		" # indented comment is a directive": "mosquitto.conf:1: #",
+		"bogus_directive 1":                  "mosquitto.conf:1: bogus_directive: unknown",
+		"max_keepalive 20abc":                "not an integer",
+		"allow_anonymous yes":                "expected true or false",
+		"port 1883\nlistener\tx":             "mosquitto.conf:2",
+	}
+	for body, want := range cases {
+		p := write(t, dir, "mosquitto.conf", body)
+		if _, err := Load(p); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %q", body, err, want)
+		}
+	}
+	// No listener at all: local only mode with anonymous allowed.
+	p := write(t, dir, "mosquitto.conf", "max_keepalive 60\n")
+	c, err := Load(p)
+	if err != nil || !c.AllowAnonymous || c.Listeners[0].BindAddress != "127.0.0.1" {
+		t.Fatalf("%v %+v", err, c)
+	}
+	// port alone: all addresses, anonymous refused.
+	p = write(t, dir, "mosquitto.conf", "port 1999\n")
+	c, err = Load(p)
+	if err != nil || c.AllowAnonymous || c.Listeners[0].Port != 1999 || c.Listeners[0].BindAddress != "" {
+		t.Fatalf("%v %+v", err, c)
+	}
+}
+
+func TestConvertRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "mosquitto.conf", "listener 1885\nallow_anonymous true\nmax_queued_messages 7\n")
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.TOML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := write(t, dir, "converted.toml", string(out))
+	c2, err := Load(q)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if c2.MaxQueuedMessages != 7 || c2.Listeners[0].Port != 1885 || !c2.AllowAnonymous {
+		t.Fatalf("%+v", c2)
+	}
+}

@@ -1,0 +1,343 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ImportMosquitto reads a mosquitto.conf with Mosquitto's parser rules:
+// a comment is a line whose first byte is '#'; tokens are separated by
+// spaces only; options after `listener` belong to that listener; an unknown
+// directive is an error naming file and line. Directives midge does not
+// implement yet are accepted and recorded in Notes with their line.
+func ImportMosquitto(path string, data []byte) (*Config, error) {
+	im := &importer{c: Default(), defaultLn: Listener{Port: 1883, Protocol: "mqtt"}}
+	im.c.Listeners = nil
+	im.c.Source = path
+	im.main = path
+	if err := im.file(path, data, true); err != nil {
+		return nil, err
+	}
+	return im.finish()
+}
+
+type importer struct {
+	c          *Config
+	main       string
+	listener   *Listener
+	defaultLn  Listener // from port / bind_address
+	useDefault bool
+	anonSet    bool
+	errs       []string
+	logDests   []string
+	logTypes   []string
+}
+
+func (im *importer) file(path string, data []byte, top bool) error {
+	lines := strings.Split(string(data), "\n")
+	for i, raw := range lines {
+		line := strings.TrimRight(raw, "\r\n")
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		where := fmt.Sprintf("%s:%d", path, i+1)
+		toks := strings.FieldsFunc(line, func(r rune) bool { return r == ' ' })
+		if len(toks) == 0 {
+			continue
+		}
+		key := toks[0]
+		rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimLeft(line, " "), key))
+		if key == "include_dir" {
+			if !top {
+				im.errs = append(im.errs, where+": include_dir: only allowed in the main configuration file")
+				continue
+			}
+			if err := im.includeDir(where, rest); err != nil {
+				im.errs = append(im.errs, err.Error())
+			}
+			continue
+		}
+		if err := im.directive(where, key, toks[1:], rest); err != nil {
+			im.errs = append(im.errs, fmt.Sprintf("%s: %s: %v", where, key, err))
+		}
+	}
+	return nil
+}
+
+func (im *importer) includeDir(where, dir string) error {
+	if dir == "" {
+		return fmt.Errorf("%s: include_dir: missing directory", where)
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(filepath.Dir(im.main), dir)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("%s: include_dir: %v", where, err)
+	}
+	var names []string
+	for _, e := range ents {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".conf") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names) // byte order: case-sensitive, like Mosquitto
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		if abs, _ := filepath.Abs(p); abs != "" {
+			if m, _ := filepath.Abs(im.main); m == abs {
+				return fmt.Errorf("%s: include_dir: %s contains the main configuration file", where, dir)
+			}
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("%s: include_dir: %v", where, err)
+		}
+		im.file(p, data, false)
+	}
+	return nil
+}
+
+func parseBool(args []string) (bool, error) {
+	if len(args) != 1 {
+		return false, fmt.Errorf("expected true or false")
+	}
+	switch args[0] {
+	case "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("expected true or false, got %q", args[0])
+}
+
+// parseInt follows Mosquitto 2.1: strtol base 0, no trailing junk.
+func parseInt(args []string) (int, error) {
+	if len(args) != 1 {
+		return 0, fmt.Errorf("expected one integer")
+	}
+	v, err := strconv.ParseInt(args[0], 0, 64)
+	if err != nil {
+		return 0, fmt.Errorf("not an integer: %q", args[0])
+	}
+	return int(v), nil
+}
+
+func (im *importer) note(where, key, what string) {
+	im.c.Notes = append(im.c.Notes, fmt.Sprintf("%s: %s: %s", where, key, what))
+}
+
+// current is the listener that listener-scoped options apply to: the last
+// `listener`, or before any, the default listener (opened only when `port`
+// or `bind_address` is given).
+func (im *importer) current() *Listener {
+	if im.listener != nil {
+		return im.listener
+	}
+	return &im.defaultLn
+}
+
+func (im *importer) directive(where, key string, args []string, rest string) error {
+	c := im.c
+	var err error
+	switch key {
+	case "listener":
+		if len(args) < 1 || len(args) > 2 {
+			return fmt.Errorf("expected: listener <port> [<bind address>]")
+		}
+		port, err := parseInt(args[:1])
+		if err != nil {
+			return err
+		}
+		l := Listener{Port: port, Protocol: "mqtt"}
+		if len(args) == 2 && !strings.HasPrefix(args[1], "#") {
+			l.BindAddress = args[1]
+		}
+		if port == 0 && l.BindAddress != "" && strings.HasPrefix(l.BindAddress, "/") {
+			im.note(where, key, "unix socket listeners are not supported yet; listener skipped")
+			im.listener = &Listener{}
+			return nil
+		}
+		c.Listeners = append(c.Listeners, l)
+		im.listener = &c.Listeners[len(c.Listeners)-1] // only the newest is ever changed
+	case "port":
+		p, err := parseInt(args)
+		if err != nil {
+			return err
+		}
+		im.defaultListener().Port = p
+	case "bind_address":
+		im.defaultListener().BindAddress = rest
+	case "protocol":
+		if len(args) != 1 {
+			return fmt.Errorf("expected mqtt or websockets")
+		}
+		switch args[0] {
+		case "mqtt":
+			im.current().Protocol = "mqtt"
+		case "websockets", "http_api":
+			im.note(where, key, args[0]+" listeners are not supported yet; listener skipped")
+			im.current().Protocol = "skip"
+		default:
+			return fmt.Errorf("unknown protocol %q", args[0])
+		}
+	case "max_connections":
+		n, err := parseInt(args)
+		if err != nil {
+			return err
+		}
+		if n < 0 {
+			im.note(where, key, fmt.Sprintf("-1 (unlimited) replaced by the global limit %d", c.MaxConnections))
+			n = 0
+		}
+		im.current().MaxConnections = n
+	case "allow_anonymous":
+		c.AllowAnonymous, err = parseBool(args)
+		im.anonSet = true
+	case "allow_zero_length_clientid":
+		c.AllowZeroLengthClientID, err = parseBool(args)
+	case "auto_id_prefix":
+		c.AutoIDPrefix = rest
+	case "max_keepalive":
+		c.MaxKeepalive, err = parseInt(args)
+	case "max_packet_size":
+		var n int
+		if n, err = parseInt(args); err == nil {
+			if n <= 0 {
+				im.note(where, key, fmt.Sprintf("%d (unlimited) replaced by midge's default %d", n, c.MaxPacketSize))
+			} else {
+				c.MaxPacketSize = n
+				if c.MaxConnectPacketSize > n {
+					c.MaxConnectPacketSize = n
+				}
+			}
+		}
+	case "max_inflight_messages":
+		var n int
+		if n, err = parseInt(args); err == nil {
+			if n <= 0 {
+				im.note(where, key, fmt.Sprintf("%d (unlimited) replaced by 65535", n))
+				n = 65535
+			}
+			c.MaxInflightMessages = n
+		}
+	case "max_queued_messages":
+		var n int
+		if n, err = parseInt(args); err == nil {
+			if n <= 0 {
+				im.note(where, key, fmt.Sprintf("%d (unlimited) replaced by midge's default %d", n, c.MaxQueuedMessages))
+			} else {
+				c.MaxQueuedMessages = n
+			}
+		}
+	case "retain_available":
+		c.RetainAvailable, err = parseBool(args)
+	case "sys_interval":
+		var n int
+		if n, err = parseInt(args); err == nil {
+			c.SysInterval = Duration(time.Duration(n) * time.Second)
+		}
+	case "log_dest":
+		if len(args) < 1 {
+			return fmt.Errorf("missing destination")
+		}
+		switch args[0] {
+		case "stderr", "stdout", "none":
+			im.logDests = append(im.logDests, args[0])
+		case "syslog", "topic", "file", "dlt", "android":
+			im.note(where, key, args[0]+" is not supported yet; logging to stderr")
+		default:
+			return fmt.Errorf("unknown destination %q", args[0])
+		}
+	case "log_type":
+		if len(args) != 1 {
+			return fmt.Errorf("expected one log type")
+		}
+		if !logTypes[args[0]] {
+			return fmt.Errorf("unknown log type %q", args[0])
+		}
+		im.logTypes = append(im.logTypes, args[0])
+	case "set_tcp_nodelay":
+		_, err = parseBool(args) // midge always sets TCP_NODELAY
+	case "user":
+		im.note(where, key, "midge does not switch users; run it as the user it should be (init script or service manager)")
+	default:
+		if what, ok := laterDirectives[key]; ok || strings.HasPrefix(key, "plugin_opt_") || strings.HasPrefix(key, "auth_opt_") {
+			if what == "" {
+				what = "plugins"
+			}
+			im.note(where, key, "not supported yet ("+what+"); ignored")
+			return nil
+		}
+		return fmt.Errorf("unknown configuration directive")
+	}
+	return err
+}
+
+// defaultListener is the listener `port` and `bind_address` configure.
+func (im *importer) defaultListener() *Listener {
+	im.useDefault = true
+	return &im.defaultLn
+}
+
+func (im *importer) finish() (*Config, error) {
+	c := im.c
+	if len(im.errs) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(im.errs, "\n"))
+	}
+	if im.useDefault {
+		c.Listeners = append([]Listener{im.defaultLn}, c.Listeners...)
+	}
+	var kept []Listener
+	for _, l := range c.Listeners {
+		if l.Protocol == "skip" {
+			continue
+		}
+		kept = append(kept, l)
+	}
+	c.Listeners = kept
+	if len(c.Listeners) == 0 {
+		// Mosquitto 2 "local only mode": no listener configured.
+		c.Listeners = Default().Listeners
+		if !im.anonSet {
+			c.AllowAnonymous = true
+		}
+		c.Notes = append(c.Notes, c.Source+": no listener configured: local only mode on 127.0.0.1:1883")
+	} else if !im.anonSet {
+		c.AllowAnonymous = false // Mosquitto 2: false once a listener is configured
+	}
+	if len(im.logDests) > 0 {
+		c.Log.Dest = im.logDests
+	}
+	if len(im.logTypes) > 0 {
+		c.Log.Types = im.logTypes
+	}
+	return c, nil
+}
+
+// laterDirectives are Mosquitto directives midge knows but does not act on
+// yet, with the feature that will implement them.
+var laterDirectives = map[string]string{}
+
+func init() {
+	groups := map[string]string{
+		"persistence":      "persistence persistence_file persistence_location autosave_interval autosave_on_changes persistent_client_expiration store_clean_interval",
+		"TLS":              "cafile capath certfile keyfile crlfile dhparamfile require_certificate use_identity_as_username use_subject_as_username tls_version ciphers ciphers_tls1.3 tls_engine tls_engine_kpass_sha1 tls_keyform psk_hint psk_file disable_client_cert_date_checks tls_keylog",
+		"authentication":   "password_file acl_file per_listener_settings use_username_as_clientid auth_plugin auth_plugin_deny_special_chars plugin global_plugin listener_allow_anonymous clientid_prefixes",
+		"bridges":          "connection address addresses topic bridge_attempt_unsubscribe bridge_bind_address bridge_cafile bridge_capath bridge_certfile bridge_keyfile bridge_identity bridge_insecure bridge_max_packet_size bridge_outgoing_retain bridge_protocol_version bridge_psk bridge_require_ocsp bridge_tls_version bridge_alpn cleansession local_cleansession idle_timeout keepalive_interval local_clientid local_password local_username notification_topic notifications notifications_local_only remote_clientid remote_password remote_username restart_timeout round_robin start_type threshold try_private bridge_receive_maximum bridge_session_expiry_interval bridge_max_topic_alias bridge_tcp_keepalive bridge_tcp_user_timeout bridge_reload_type bridge_tls_use_os_certs bridge_ciphers bridge_ciphers_tls1.3",
+		"limits":           "max_inflight_bytes max_queued_bytes queue_qos0_messages message_size_limit max_qos max_topic_alias memory_limit upgrade_outgoing_qos allow_duplicate_messages check_retain_source global_max_clients global_max_connections max_topic_alias_broker retain_expiry_interval accept_protocol_versions",
+		"listener options": "bind_interface socket_domain mount_point http_dir websockets_log_level websockets_headers_size websockets_origin packet_buffer_size enable_proxy_protocol listener_auto_id_prefix",
+		"logging":          "log_facility log_timestamp log_timestamp_format connection_messages log_file",
+		"process":          "pid_file enable_control_api retry_interval",
+	}
+	for what, list := range groups {
+		for _, k := range strings.Fields(list) {
+			laterDirectives[k] = what
+		}
+	}
+}
