@@ -15,10 +15,11 @@ type Event struct {
 // Poller is the event loop's multiplexer. It is used by one goroutine,
 // except Wake, which any goroutine may call.
 type Poller interface {
-	// Add registers fd for readability (and writability when write is set).
-	Add(fd int, write bool) error
-	// Modify changes whether fd is also watched for writability.
-	Modify(fd int, write bool) error
+	// Add registers fd for readability and/or writability.
+	Add(fd int, read, write bool) error
+	// Modify changes what fd is watched for; a connection whose output is
+	// backed up stops being watched for reading (back-pressure).
+	Modify(fd int, read, write bool) error
 	// Remove unregisters fd. Closing fd also does, but call it first.
 	Remove(fd int) error
 	// Wait blocks up to timeoutMs (-1 = forever) and fills events; a wake-up

@@ -11,7 +11,7 @@ type kqueue struct {
 	fd       int
 	wr, rd   int
 	raw      []unix.Kevent_t
-	writable map[int]bool
+	state    map[int][2]bool // fd -> watched for {read, write}
 }
 
 // NewPoller returns a kqueue poller.
@@ -29,7 +29,7 @@ func NewPoller() (Poller, error) {
 	unix.SetNonblock(pfd[1], true)
 	unix.CloseOnExec(pfd[0])
 	unix.CloseOnExec(pfd[1])
-	p := &kqueue{fd: fd, rd: pfd[0], wr: pfd[1], raw: make([]unix.Kevent_t, 256), writable: map[int]bool{}}
+	p := &kqueue{fd: fd, rd: pfd[0], wr: pfd[1], raw: make([]unix.Kevent_t, 256), state: map[int][2]bool{}}
 	if err := p.change(p.rd, unix.EVFILT_READ, unix.EV_ADD); err != nil {
 		p.Close()
 		return nil, err
@@ -44,34 +44,34 @@ func (p *kqueue) change(fd int, filter int16, flags uint16) error {
 	return err
 }
 
-func (p *kqueue) Add(fd int, write bool) error {
-	if err := p.change(fd, unix.EVFILT_READ, unix.EV_ADD); err != nil {
-		return err
-	}
-	return p.Modify(fd, write)
+func (p *kqueue) Add(fd int, read, write bool) error {
+	p.state[fd] = [2]bool{}
+	return p.Modify(fd, read, write)
 }
 
-func (p *kqueue) Modify(fd int, write bool) error {
-	if p.writable[fd] == write {
-		return nil
+func (p *kqueue) Modify(fd int, read, write bool) error {
+	old := p.state[fd]
+	set := func(filter int16, was, want bool) error {
+		if was == want {
+			return nil
+		}
+		flags := uint16(unix.EV_DELETE)
+		if want {
+			flags = unix.EV_ADD
+		}
+		return p.change(fd, filter, flags)
 	}
-	flags := uint16(unix.EV_DELETE)
-	if write {
-		flags = unix.EV_ADD
+	if err := set(unix.EVFILT_READ, old[0], read); err != nil {
+		return err
 	}
-	p.writable[fd] = write
-	if !write {
-		delete(p.writable, fd)
-	}
-	return p.change(fd, unix.EVFILT_WRITE, flags)
+	p.state[fd] = [2]bool{read, write}
+	return set(unix.EVFILT_WRITE, old[1], write)
 }
 
 func (p *kqueue) Remove(fd int) error {
-	if p.writable[fd] {
-		p.change(fd, unix.EVFILT_WRITE, unix.EV_DELETE)
-		delete(p.writable, fd)
-	}
-	return p.change(fd, unix.EVFILT_READ, unix.EV_DELETE)
+	err := p.Modify(fd, false, false)
+	delete(p.state, fd)
+	return err
 }
 
 func (p *kqueue) Wait(events []Event, timeoutMs int) (int, error) {

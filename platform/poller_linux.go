@@ -31,20 +31,23 @@ func NewPoller() (Poller, error) {
 	return p, nil
 }
 
-func mask(write bool) uint32 {
-	m := uint32(unix.EPOLLIN | unix.EPOLLRDHUP)
+func mask(read, write bool) uint32 {
+	m := uint32(unix.EPOLLRDHUP)
+	if read {
+		m |= unix.EPOLLIN
+	}
 	if write {
 		m |= unix.EPOLLOUT
 	}
 	return m
 }
 
-func (p *epoll) Add(fd int, write bool) error {
-	return unix.EpollCtl(p.fd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: mask(write), Fd: int32(fd)})
+func (p *epoll) Add(fd int, read, write bool) error {
+	return unix.EpollCtl(p.fd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: mask(read, write), Fd: int32(fd)})
 }
 
-func (p *epoll) Modify(fd int, write bool) error {
-	return unix.EpollCtl(p.fd, unix.EPOLL_CTL_MOD, fd, &unix.EpollEvent{Events: mask(write), Fd: int32(fd)})
+func (p *epoll) Modify(fd int, read, write bool) error {
+	return unix.EpollCtl(p.fd, unix.EPOLL_CTL_MOD, fd, &unix.EpollEvent{Events: mask(read, write), Fd: int32(fd)})
 }
 
 func (p *epoll) Remove(fd int) error {

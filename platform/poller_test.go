@@ -18,7 +18,7 @@ func TestPollerAcceptReadWake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer Close(lfd)
-	if err := p.Add(lfd, false); err != nil {
+	if err := p.Add(lfd, true, false); err != nil {
 		t.Fatal(err)
 	}
 	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(addr.Port)))
@@ -49,7 +49,7 @@ func TestPollerAcceptReadWake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer Close(fd)
-	p.Add(fd, false)
+	p.Add(fd, true, false)
 	c.Write([]byte("hi"))
 	wait(func(e Event) bool { return e.Fd == fd && e.Readable })
 	buf := make([]byte, 8)

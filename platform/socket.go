@@ -140,3 +140,6 @@ func RaiseFileLimit(want uint64) (uint64, error) {
 }
 
 func setLimit[T int64 | uint64](p *T, v uint64) { *p = T(v) }
+
+// ShutdownWrite half-closes fd: the peer reads EOF after the buffered bytes.
+func ShutdownWrite(fd int) error { return unix.Shutdown(fd, unix.SHUT_WR) }

@@ -1,0 +1,347 @@
+// Package broker is midge's MQTT broker: one event loop goroutine that owns
+// every connection, session, subscription, retained message and timer.
+//
+// Other goroutines (signal handlers, tests, later TLS pumps) reach the loop
+// only through Do, a bounded queue woken by the poller's wake-up fd.
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"midge/broker/config"
+	"midge/broker/packet"
+	"midge/broker/topic"
+	"midge/platform"
+)
+
+// Version is the broker version reported by `midge version` and $SYS.
+var Version = "0.1.0"
+
+// readBufSize is the loop's shared read buffer: one read(2) per readable
+// connection per turn, at most this many bytes.
+const readBufSize = 64 * 1024
+
+// Broker is a running MQTT broker.
+type Broker struct {
+	cfg    *config.Config
+	log    *Logger
+	poller platform.Poller
+
+	listeners []*listener
+	conns     map[int]*conn
+	nconns    int
+	sessions  map[string]*session
+	tree      topic.Tree[*session]
+	retained  topic.Retained[*Message]
+	wheel     *wheel
+	pool      blockPool
+	now       time.Time
+
+	readBuf []byte
+	scratch []byte // encode buffer
+	subIDs  []byte // encoded subscription identifiers for one delivery
+	matches []topic.Match[*session]
+	targets []target
+	gen     uint64
+	iov     [][]byte
+	dirty   []*conn
+	events  []platform.Event
+
+	mu      sync.Mutex
+	queue   []func()
+	stopped bool
+	done    chan struct{}
+	started time.Time
+
+	Stats Stats
+}
+
+// Stats are the broker's counters, read inside the loop (use Do).
+type Stats struct {
+	Connected, Total, MaxConnected int
+	MsgsReceived, MsgsSent         uint64
+	BytesReceived, BytesSent       uint64
+	Dropped                        uint64
+	Malformed                      uint64
+}
+
+type listener struct {
+	fd    int
+	addr  *net.TCPAddr
+	cfg   config.Listener
+	count int
+}
+
+// New opens the listeners of cfg and returns a broker ready to Serve.
+func New(cfg *config.Config, log *Logger) (*Broker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = NewLogger(cfg.Log.Dest, cfg.Log.Types)
+	}
+	p, err := platform.NewPoller()
+	if err != nil {
+		return nil, fmt.Errorf("poller: %w", err)
+	}
+	now := time.Now()
+	b := &Broker{
+		cfg: cfg, log: log, poller: p,
+		conns:    make(map[int]*conn),
+		sessions: make(map[string]*session),
+		wheel:    newWheel(now, 100*time.Millisecond),
+		pool:     blockPool{max: 256},
+		now:      now,
+		readBuf:  make([]byte, readBufSize),
+		scratch:  make([]byte, 0, 4096),
+		iov:      make([][]byte, 0, 64),
+		events:   make([]platform.Event, 256),
+		done:     make(chan struct{}),
+		started:  now,
+	}
+	b.tree.Online = func(s *session) bool { return s.conn != nil && s.conn.state == stateConnected }
+	if lim, err := platform.RaiseFileLimit(uint64(cfg.MaxConnections) + 64); err != nil {
+		log.Warnf("cannot raise the open file limit: %v", err)
+	} else if lim < uint64(cfg.MaxConnections)+16 {
+		log.Warnf("open file limit %d is below max_connections %d", lim, cfg.MaxConnections)
+	}
+	for _, lc := range cfg.Listeners {
+		fd, addr, err := platform.Listen(lc.BindAddress, lc.Port, 128)
+		if err != nil {
+			b.closeListeners()
+			p.Close()
+			return nil, fmt.Errorf("listener %s:%d: %w", lc.BindAddress, lc.Port, err)
+		}
+		if err := p.Add(fd, true, false); err != nil {
+			platform.Close(fd)
+			b.closeListeners()
+			p.Close()
+			return nil, err
+		}
+		b.listeners = append(b.listeners, &listener{fd: fd, addr: addr, cfg: lc})
+		log.Noticef("Opening ipv%d listen socket on %s.", ipVersion(addr), addr)
+	}
+	return b, nil
+}
+
+func ipVersion(a *net.TCPAddr) int {
+	if a.IP.To4() != nil {
+		return 4
+	}
+	return 6
+}
+
+// Addrs returns the bound address of each listener, in configuration order.
+func (b *Broker) Addrs() []*net.TCPAddr {
+	out := make([]*net.TCPAddr, len(b.listeners))
+	for i, l := range b.listeners {
+		out[i] = l.addr
+	}
+	return out
+}
+
+// Logger returns the broker's logger.
+func (b *Broker) Logger() *Logger { return b.log }
+
+// Do runs fn on the event loop. It reports false when the broker has
+// stopped. The queue is bounded: Do blocks briefly while it is full.
+func (b *Broker) Do(fn func()) bool {
+	for i := 0; ; i++ {
+		b.mu.Lock()
+		if b.stopped {
+			b.mu.Unlock()
+			return false
+		}
+		if len(b.queue) < 1024 {
+			b.queue = append(b.queue, fn)
+			b.mu.Unlock()
+			b.poller.Wake()
+			return true
+		}
+		b.mu.Unlock()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Call runs fn on the loop and waits for it to finish.
+func (b *Broker) Call(fn func()) bool {
+	ch := make(chan struct{})
+	if !b.Do(func() { fn(); close(ch) }) {
+		return false
+	}
+	select {
+	case <-ch:
+		return true
+	case <-b.done:
+		return false
+	}
+}
+
+// Close stops the loop, closes every connection and listener, and waits.
+func (b *Broker) Close() error {
+	b.Do(func() { b.shutdown() })
+	<-b.done
+	return nil
+}
+
+// Done is closed when the loop has stopped.
+func (b *Broker) Done() <-chan struct{} { return b.done }
+
+var errStop = errors.New("broker stopped")
+
+// Serve runs the event loop until Close. It returns nil after Close.
+func (b *Broker) Serve() error {
+	defer close(b.done)
+	err := b.loop()
+	if err == errStop {
+		return nil
+	}
+	return err
+}
+
+func (b *Broker) loop() error {
+	for {
+		timeout := b.wheel.nextTimeout(time.Now())
+		n, err := b.poller.Wait(b.events, timeout)
+		if err != nil {
+			b.shutdown()
+			return fmt.Errorf("poll: %w", err)
+		}
+		b.now = time.Now()
+		for _, ev := range b.events[:n] {
+			b.dispatch(ev)
+		}
+		if b.runQueue() {
+			return errStop
+		}
+		b.wheel.advance(b.now)
+		b.flushDirty()
+	}
+}
+
+// runQueue runs the functions queued by Do; it reports whether the broker
+// was shut down by one of them.
+func (b *Broker) runQueue() bool {
+	b.mu.Lock()
+	q := b.queue
+	b.queue = nil
+	b.mu.Unlock()
+	for _, fn := range q {
+		fn()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stopped
+}
+
+func (b *Broker) dispatch(ev platform.Event) {
+	if ev.Fd < 0 {
+		return // wake-up; the queue runs after the events
+	}
+	if c := b.conns[ev.Fd]; c != nil {
+		if ev.Writable {
+			c.flush()
+		}
+		if ev.Readable || ev.Hangup {
+			c.readable()
+		}
+		return
+	}
+	for _, l := range b.listeners {
+		if l.fd == ev.Fd {
+			b.accept(l)
+			return
+		}
+	}
+}
+
+// accept takes up to a bounded number of pending connections.
+func (b *Broker) accept(l *listener) {
+	for i := 0; i < 64; i++ {
+		fd, sa, err := platform.Accept(l.fd)
+		if err != nil {
+			if err != platform.ErrWouldBlock && !platform.IsTemporary(err) {
+				b.log.Errorf("accept on %s: %v", l.addr, err)
+			} else if err != platform.ErrWouldBlock {
+				b.log.Warnf("accept on %s: %v", l.addr, err)
+			}
+			return
+		}
+		remote := platform.SockaddrToTCP(sa)
+		if b.nconns >= b.cfg.MaxConnections || (l.cfg.MaxConnections > 0 && l.count >= l.cfg.MaxConnections) {
+			b.log.Noticef("Client connection from %v denied: connection limit reached.", remote)
+			platform.Close(fd)
+			continue
+		}
+		platform.SetNoDelay(fd)
+		c := newConn(b, l, fd, remote)
+		if err := b.poller.Add(fd, true, false); err != nil {
+			platform.Close(fd)
+			continue
+		}
+		b.conns[fd] = c
+		b.nconns++
+		l.count++
+		b.wheel.schedule(&c.timer, b.now, b.cfg.ConnectTimeout.D())
+	}
+}
+
+func (b *Broker) markDirty(c *conn) {
+	if !c.dirty {
+		c.dirty = true
+		b.dirty = append(b.dirty, c)
+	}
+}
+
+func (b *Broker) flushDirty() {
+	for i := 0; i < len(b.dirty); i++ { // flush may dirty more connections
+		c := b.dirty[i]
+		c.dirty = false
+		c.flush()
+		b.dirty[i] = nil
+	}
+	b.dirty = b.dirty[:0]
+}
+
+func (b *Broker) shutdown() {
+	b.mu.Lock()
+	if b.stopped {
+		b.mu.Unlock()
+		return
+	}
+	b.stopped = true
+	b.mu.Unlock()
+	for _, c := range b.conns {
+		if c.state == stateConnected {
+			c.sendDisconnect(packet.ServerShuttingDown)
+			c.flush()
+		}
+		c.destroy()
+	}
+	b.closeListeners()
+	b.poller.Close()
+	b.log.Noticef("midge %s terminating", Version)
+}
+
+func (b *Broker) closeListeners() {
+	for _, l := range b.listeners {
+		platform.Close(l.fd)
+	}
+	b.listeners = nil
+}
+
+// Uptime is how long the broker has been running.
+func (b *Broker) Uptime() time.Duration { return time.Since(b.started) }
+
+// LogSubscriptions writes the subscription tree to the log (SIGUSR2, like
+// Mosquitto). Call it on the loop (Do).
+func (b *Broker) LogSubscriptions() {
+	b.log.Noticef("Subscriptions (%d):", b.tree.Len())
+	b.tree.Walk(func(filter string, s *session, o topic.Options) {
+		b.log.Noticef("  %s %s qos=%d", filter, s.id, o.QoS)
+	})
+}

@@ -1,0 +1,316 @@
+package broker
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"midge/broker/packet"
+)
+
+// maxExpiry is MQTT 5's "never expires" session expiry value.
+const maxExpiry = 0xFFFFFFFF
+
+var (
+	errIDRejected   = &packet.FieldError{Packet: packet.CONNECT, Field: "client identifier", Err: packet.ErrClientID}
+	errKeepAlive    = &packet.FieldError{Packet: packet.CONNECT, Field: "keep alive above max_keepalive", Err: packet.ErrClientID}
+	errWillRetain   = &refusal{packet.RetainNotSupported, "will retain: retain not available"}
+	errNotAuthed    = &refusal{packet.NotAuthorized, "not authorised"}
+	errBadLogin     = &refusal{packet.BadUserNameOrPassword, "bad user name or password"}
+	errWillSysTopic = &refusal{packet.NotAuthorized, "will topic in $SYS"}
+)
+
+// refusal is a CONNECT the broker refuses for a reason other than a
+// malformed packet; it maps to a 5.0 reason code and a 3.1.1 return code.
+type refusal struct {
+	code packet.ReasonCode
+	msg  string
+}
+
+func (r *refusal) Error() string { return r.msg }
+
+func connectCode(err error) packet.ReasonCode {
+	var r *refusal
+	if errors.As(err, &r) {
+		return r.code
+	}
+	return packet.Code(err)
+}
+
+// sendConnack sends CONNACK. For 3.1/3.1.1 refusals only the codes the old
+// protocols have are sent; a malformed CONNECT is closed without CONNACK.
+func (c *conn) sendConnack(present bool, code packet.ReasonCode, props *packet.Properties) {
+	ack := packet.Connack{SessionPresent: present, Reason: byte(code)}
+	if c.version != packet.Version5 {
+		switch code {
+		case packet.Success, packet.UnsupportedProtocolVersion, packet.ClientIdentifierNotValid,
+			packet.BadUserNameOrPassword, packet.NotAuthorized, packet.ServerUnavailable:
+			ack.Reason = packet.V3ConnackCode(code)
+		default:
+			return
+		}
+	} else if props != nil {
+		ack.Props = *props
+	}
+	c.out.write(&c.b.pool, packet.AppendConnack(c.b.scratch[:0], &ack, c.version))
+	c.b.markDirty(c)
+}
+
+func (c *conn) refuse(err error) error {
+	b := c.b
+	b.log.Noticef("Client %s refused: %v.", c.remote, err)
+	c.sendConnack(false, connectCode(err), nil)
+	c.close(false)
+	return nil
+}
+
+// handleConnect authenticates the client, resolves its session (new,
+// resumed, or taken over) and answers with CONNACK.
+func (c *conn) handleConnect(body []byte) error {
+	b := c.b
+	cfg := b.cfg
+	p := &c.ps.Connect
+	err := packet.DecodeConnect(p, body)
+	switch p.Version {
+	case packet.Version31, packet.Version311, packet.Version5:
+		c.version = p.Version
+	default:
+		c.version = packet.Version311 // answer unknown levels in the 3.1.1 format
+	}
+	if err != nil {
+		if errors.Is(err, packet.ErrUnsupportedVersion) || c.version == packet.Version5 {
+			return c.refuse(err)
+		}
+		return err
+	}
+	// Client identifier rules.
+	id := string(p.ClientID)
+	assigned := false
+	if id == "" {
+		switch {
+		case !cfg.AllowZeroLengthClientID, c.version == packet.Version31,
+			c.version == packet.Version311 && !p.CleanStart: // [MQTT-3.1.3-8]
+			return c.refuse(errIDRejected)
+		}
+		id = cfg.AutoIDPrefix + randomID()
+		assigned = true
+	}
+	// Keep alive against max_keepalive (Mosquitto: 3.x refused, 5.0 told).
+	ka := int(p.KeepAlive)
+	serverKA := false
+	if ka > cfg.MaxKeepalive || (ka == 0 && cfg.MaxKeepalive < 65535 && c.version == packet.Version5) {
+		if c.version != packet.Version5 {
+			return c.refuse(errKeepAlive)
+		}
+		ka, serverKA = cfg.MaxKeepalive, true
+	}
+	if !cfg.AllowAnonymous {
+		if !p.UsernameFlag {
+			return c.refuse(errNotAuthed)
+		}
+		return c.refuse(errBadLogin) // no password file yet: nobody can log in
+	}
+	if p.WillFlag {
+		if p.WillRetain && !cfg.RetainAvailable {
+			return c.refuse(errWillRetain)
+		}
+		if strings.HasPrefix(string(p.WillTopic), "$SYS") {
+			return c.refuse(errWillSysTopic)
+		}
+	}
+
+	// Take over a connected session [MQTT-3.1.4-3].
+	s := b.sessions[id]
+	if s != nil && s.conn != nil {
+		old := s.conn
+		b.log.Noticef("Client %s already connected, closing old connection.", id)
+		old.sendDisconnect(packet.SessionTakenOver)
+		old.close(false)
+		s = b.sessions[id] // closing may have ended it
+	}
+	if s != nil && p.CleanStart {
+		b.endSession(s)
+		s = nil
+	}
+	present := s != nil
+	if s == nil {
+		s = newSession(b, id)
+		b.sessions[id] = s
+	}
+	b.wheel.stop(&s.expTimer)
+	b.wheel.stop(&s.willTimer)
+	if s.will != nil { // a delayed will of the previous connection is not sent
+		s.will = nil
+	}
+	s.version = c.version
+	s.conn = c
+	c.sess = s
+	c.clientID = id
+
+	// Session expiry, capped by max_session_expiry.
+	cap := uint32(cfg.MaxSessionExpiry.D() / time.Second)
+	var expiry uint32
+	switch {
+	case c.version == packet.Version5:
+		expiry = p.Props.SessionExpiry
+	case !p.CleanStart:
+		expiry = maxExpiry
+	}
+	capped := false
+	if expiry > cap {
+		expiry, capped = cap, c.version == packet.Version5
+	}
+	s.expiry = expiry
+
+	if p.WillFlag {
+		s.will = newMessage(p.WillTopic, p.WillPayload, p.WillQoS, p.WillRetain, &p.WillProps, b.now)
+		s.willDelay = p.WillProps.WillDelay
+	}
+
+	c.recvMax = 65535
+	if p.Props.ReceiveMaximum > 0 {
+		c.recvMax = int(p.Props.ReceiveMaximum)
+	}
+	c.maxPacket = p.Props.MaximumPacketSize
+	c.problemInfo = !p.Props.Has(packet.PropRequestProblemInfo) || p.Props.RequestProblemInfo == 1
+	if ka > 0 {
+		c.keepAlive = time.Duration(ka) * 1500 * time.Millisecond // [MQTT-3.1.2-24] 1.5 x
+	}
+
+	var props packet.Properties
+	if c.version == packet.Version5 {
+		if assigned {
+			props.Set(packet.PropAssignedClientID)
+			props.AssignedClientID = []byte(id)
+		}
+		if serverKA {
+			props.Set(packet.PropServerKeepAlive)
+			props.ServerKeepAlive = uint16(ka)
+		}
+		if capped {
+			props.Set(packet.PropSessionExpiry)
+			props.SessionExpiry = expiry
+		}
+		props.Set(packet.PropReceiveMaximum)
+		props.ReceiveMaximum = uint16(cfg.MaxInflightMessages)
+		props.Set(packet.PropTopicAliasMaximum)
+		props.TopicAliasMaximum = inboundAliasMax
+		c.aliasMax = inboundAliasMax
+		if cfg.MaxPacketSize < packet.MaxRemainingLength {
+			props.Set(packet.PropMaximumPacketSize)
+			props.MaximumPacketSize = uint32(cfg.MaxPacketSize)
+		}
+		if !cfg.RetainAvailable {
+			props.Set(packet.PropRetainAvailable)
+			props.RetainAvailable = 0
+		}
+	}
+	c.state = stateConnected
+	c.sendConnack(present, packet.Success, &props)
+	b.Stats.Connected++
+	b.Stats.Total++
+	if b.Stats.Connected > b.Stats.MaxConnected {
+		b.Stats.MaxConnected = b.Stats.Connected
+	}
+	b.wheel.stop(&c.timer)
+	if c.keepAlive > 0 {
+		b.wheel.schedule(&c.timer, b.now, c.keepAlive)
+	}
+	b.log.Noticef("New client connected from %s as %s (p%d, c%d, k%d).", c.remote, id, c.version, b2i(p.CleanStart), ka)
+	if present {
+		s.resend()
+		s.pump()
+	}
+	return nil
+}
+
+// inboundAliasMax is how many topic aliases a 5.0 client may set (Mosquitto's
+// max_topic_alias default).
+const inboundAliasMax = 10
+
+func b2i(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+func randomID() string {
+	var r [12]byte
+	rand.Read(r[:])
+	return hex.EncodeToString(r[:])
+}
+
+// detach separates a closing connection from its session: the will is
+// published (now, or after its delay), and the session ends or starts its
+// expiry countdown.
+func (b *Broker) detach(c *conn, graceful bool) {
+	s := c.sess
+	c.sess = nil
+	if s == nil || s.conn != c {
+		return
+	}
+	s.conn = nil
+	b.Stats.Connected--
+	// Queued QoS 0 messages are not kept for an offline session.
+	kept := s.queue[:0]
+	for _, d := range s.queue {
+		if d.qos > 0 {
+			kept = append(kept, d)
+		}
+	}
+	for i := len(kept); i < len(s.queue); i++ {
+		s.queue[i] = nil
+	}
+	s.queue = kept
+	if graceful {
+		s.will = nil
+	}
+	if s.will != nil {
+		if s.willDelay > 0 && s.expiry > 0 {
+			b.wheel.schedule(&s.willTimer, b.now, time.Duration(s.willDelay)*time.Second)
+		} else {
+			b.publishWill(s)
+		}
+	}
+	if s.expiry == 0 {
+		b.endSession(s)
+		return
+	}
+	if s.expiry != maxExpiry {
+		b.wheel.schedule(&s.expTimer, b.now, time.Duration(s.expiry)*time.Second)
+	}
+}
+
+// endSession removes a session: a pending will is published first
+// [MQTT-3.1.3-9], then its subscriptions and messages are dropped.
+func (b *Broker) endSession(s *session) {
+	if s.will != nil {
+		b.publishWill(s)
+	}
+	b.wheel.stop(&s.expTimer)
+	b.wheel.stop(&s.willTimer)
+	s.clearSubscriptions()
+	s.queue, s.inflight, s.recvQoS2 = nil, nil, nil
+	if b.sessions[s.id] == s {
+		delete(b.sessions, s.id)
+	}
+}
+
+// handleDisconnect ends the connection normally: no will, unless a 5.0
+// client asks for it with reason 0x04.
+func (c *conn) handleDisconnect(d *packet.Disconnect) error {
+	s := c.sess
+	if c.version == packet.Version5 && d.Props.Has(packet.PropSessionExpiry) && s != nil {
+		if s.expiry == 0 && d.Props.SessionExpiry != 0 { // [MQTT-3.14.2-2]
+			return &packet.FieldError{Packet: packet.DISCONNECT, Field: "session expiry interval", Err: packet.ErrProtocol}
+		}
+		cap := uint32(c.b.cfg.MaxSessionExpiry.D() / time.Second)
+		s.expiry = min(d.Props.SessionExpiry, cap)
+	}
+	c.gotDisconnect = true
+	c.close(d.Reason != packet.DisconnectWithWill)
+	return nil
+}

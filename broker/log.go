@@ -1,0 +1,87 @@
+package broker
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// Log levels and kinds, named as Mosquitto's log_type values.
+type logKind uint16
+
+const (
+	logError logKind = 1 << iota
+	logWarning
+	logNotice
+	logInfo
+	logDebug
+	logSubscribe
+	logUnsubscribe
+)
+
+var logKindNames = map[string]logKind{
+	"error": logError, "warning": logWarning, "notice": logNotice, "information": logInfo,
+	"debug": logDebug, "subscribe": logSubscribe, "unsubscribe": logUnsubscribe,
+	"all": 0xffff, "none": 0, "websockets": 0,
+}
+
+// Logger writes timestamped lines to the configured destinations. Lines are
+// short and bounded; debug output is off unless asked for.
+type Logger struct {
+	mu    sync.Mutex
+	out   []io.Writer
+	kinds logKind
+}
+
+// NewLogger makes a logger for Mosquitto-style destinations and types.
+func NewLogger(dests, types []string) *Logger {
+	l := &Logger{}
+	for _, d := range dests {
+		switch d {
+		case "stdout":
+			l.out = append(l.out, os.Stdout)
+		case "stderr":
+			l.out = append(l.out, os.Stderr)
+		}
+	}
+	for _, t := range types {
+		l.kinds |= logKindNames[t]
+	}
+	return l
+}
+
+// SetOutput replaces the destinations (tests use a buffer).
+func (l *Logger) SetOutput(w io.Writer) {
+	l.mu.Lock()
+	l.out = []io.Writer{w}
+	l.mu.Unlock()
+}
+
+// Verbose turns every kind of message on (midge -v).
+func (l *Logger) Verbose() { l.kinds = 0xffff }
+
+func (l *Logger) enabled(k logKind) bool { return l != nil && l.kinds&k != 0 }
+
+func (l *Logger) logf(k logKind, format string, args ...any) {
+	if !l.enabled(k) {
+		return
+	}
+	line := time.Now().Format("2006-01-02T15:04:05.000") + ": " + fmt.Sprintf(format, args...)
+	if len(line) > 1024 {
+		line = line[:1024] + "..."
+	}
+	line += "\n"
+	l.mu.Lock()
+	for _, w := range l.out {
+		io.WriteString(w, line)
+	}
+	l.mu.Unlock()
+}
+
+func (l *Logger) Errorf(format string, args ...any)  { l.logf(logError, "Error: "+format, args...) }
+func (l *Logger) Warnf(format string, args ...any)   { l.logf(logWarning, "Warning: "+format, args...) }
+func (l *Logger) Noticef(format string, args ...any) { l.logf(logNotice, format, args...) }
+func (l *Logger) Infof(format string, args ...any)   { l.logf(logInfo, format, args...) }
+func (l *Logger) Debugf(format string, args ...any)  { l.logf(logDebug, format, args...) }

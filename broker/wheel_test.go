@@ -1,0 +1,42 @@
+package broker
+
+import (
+	"testing"
+	"time"
+)
+
+func TestWheelFiresInOrderAndStops(t *testing.T) {
+	start := time.Now()
+	w := newWheel(start, 100*time.Millisecond)
+	var fired []int
+	var ts [5]timer
+	for i := range ts {
+		i := i
+		ts[i].fire = func() { fired = append(fired, i) }
+	}
+	w.schedule(&ts[0], start, 300*time.Millisecond)
+	w.schedule(&ts[1], start, 100*time.Millisecond)
+	w.schedule(&ts[2], start, 200*time.Second) // several revolutions away
+	w.schedule(&ts[3], start, 300*time.Millisecond)
+	// Stopping a timer from another's fire function is safe.
+	ts[0].fire = func() { fired = append(fired, 0); w.stop(&ts[3]) }
+	w.advance(start.Add(150 * time.Millisecond))
+	if len(fired) != 1 || fired[0] != 1 {
+		t.Fatalf("fired %v", fired)
+	}
+	w.advance(start.Add(400 * time.Millisecond))
+	if len(fired) != 2 || fired[1] != 0 {
+		t.Fatalf("fired %v", fired)
+	}
+	w.advance(start.Add(199 * time.Second))
+	if len(fired) != 2 {
+		t.Fatalf("fired early %v", fired)
+	}
+	w.advance(start.Add(201 * time.Second))
+	if len(fired) != 3 || fired[2] != 2 || w.count != 0 {
+		t.Fatalf("fired %v count %d", fired, w.count)
+	}
+	if w.nextTimeout(start) != -1 {
+		t.Fatal("idle wheel should sleep forever")
+	}
+}

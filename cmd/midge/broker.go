@@ -1,0 +1,144 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"midge/broker"
+	"midge/broker/config"
+)
+
+// features lists the optional subsystems compiled into this binary.
+var features []string
+
+func runVersion(args []string) int {
+	fmt.Printf("midge %s %s/%s %s\n", broker.Version, runtime.GOOS, runtime.GOARCH, runtime.Version())
+	f := "none"
+	if len(features) > 0 {
+		f = strings.Join(features, " ")
+	}
+	fmt.Printf("features: mqtt tcp %s\n", f)
+	return 0
+}
+
+func runBroker(args []string) int {
+	fs := flag.NewFlagSet("midge", flag.ContinueOnError)
+	cfgPath := fs.String("c", "", "configuration file (midge TOML or mosquitto.conf)")
+	port := fs.Int("p", 0, "listen on this port (replaces the configured listeners' ports)")
+	verbose := fs.Bool("v", false, "log everything")
+	testConfig := fs.Bool("test-config", false, "check the configuration and exit")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: midge [-c FILE] [-p PORT] [-v] [--test-config]\n       midge pub|sub|convert|version|help ...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "midge: unknown command %q (try: midge help)\n", fs.Arg(0))
+		return 2
+	}
+	cfg := config.Default()
+	if *cfgPath != "" {
+		var err error
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			fmt.Fprintf(os.Stderr, "midge: configuration error:\n%v\n", err)
+			return 3
+		}
+	}
+	if *port != 0 {
+		for i := range cfg.Listeners {
+			cfg.Listeners[i].Port = *port
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(os.Stderr, "midge: configuration error:\n%v\n", err)
+		return 3
+	}
+	if *testConfig {
+		for _, n := range cfg.Notes {
+			fmt.Fprintln(os.Stderr, n)
+		}
+		src := cfg.Source
+		if src == "" {
+			src = "embedded default"
+		}
+		fmt.Printf("%s: configuration OK\n", src)
+		return 0
+	}
+	log := broker.NewLogger(cfg.Log.Dest, cfg.Log.Types)
+	if *verbose {
+		log.Verbose()
+	}
+	log.Noticef("midge %s starting", broker.Version)
+	if cfg.Source != "" {
+		log.Noticef("Config loaded from %s.", cfg.Source)
+	} else {
+		log.Noticef("Using the embedded default config: local only mode on 127.0.0.1:1883.")
+	}
+	for _, n := range cfg.Notes {
+		log.Warnf("%s", n)
+	}
+	b, err := broker.New(cfg, log)
+	if err != nil {
+		log.Errorf("%v", err)
+		return 1
+	}
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR2)
+	go func() {
+		for s := range sig {
+			switch s {
+			case syscall.SIGHUP:
+				log.Warnf("SIGHUP: configuration reload is not supported yet; keeping the running configuration")
+			case syscall.SIGUSR2:
+				b.Do(b.LogSubscriptions)
+			default:
+				log.Noticef("Signal %v received, shutting down.", s)
+				b.Close()
+				return
+			}
+		}
+	}()
+	if err := b.Serve(); err != nil {
+		log.Errorf("%v", err)
+		return 1
+	}
+	return 0
+}
+
+func runConvert(args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: midge convert mosquitto.conf")
+		return 2
+	}
+	data, err := os.ReadFile(args[0])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "midge convert: %v\n", err)
+		return 1
+	}
+	cfg, err := config.ImportMosquitto(args[0], data)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "midge convert: %v\n", err)
+		return 1
+	}
+	out, err := cfg.TOML()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "midge convert: %v\n", err)
+		return 1
+	}
+	fmt.Printf("# converted from %s by midge %s\n", args[0], broker.Version)
+	for _, n := range cfg.Notes {
+		fmt.Printf("# note: %s\n", n)
+	}
+	os.Stdout.Write(out)
+	return 0
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"midge/broker/packet"
+)
+
+// addConnFlags registers the connection flags of mosquitto_pub/sub.
+func addConnFlags(fs *flag.FlagSet, o *clientOpts) {
+	fs.StringVar(&o.host, "h", "localhost", "broker host")
+	fs.StringVar(&o.port, "p", "1883", "broker port")
+	fs.StringVar(&o.id, "i", "", "client id")
+	fs.StringVar(&o.idPrefix, "I", "", "client id prefix")
+	fs.StringVar(&o.user, "u", "", "user name")
+	fs.StringVar(&o.pass, "P", "", "password")
+	fs.StringVar(&o.version, "V", "mqttv311", "protocol version: mqttv5, mqttv311 or mqttv31")
+	fs.IntVar(&o.keepalive, "k", 60, "keep alive in seconds")
+	fs.IntVar(&o.qos, "q", 0, "quality of service 0, 1 or 2")
+	fs.BoolVar(&o.debug, "d", false, "print debug messages")
+	fs.IntVar(&o.sessionExpiry, "x", 0, "session expiry interval in seconds (MQTT 5); -1 = never")
+	fs.StringVar(&o.willTopic, "will-topic", "", "will topic")
+	fs.StringVar(&o.willPayload, "will-payload", "", "will payload")
+	fs.IntVar(&o.willQoS, "will-qos", 0, "will QoS")
+	fs.BoolVar(&o.willRetain, "will-retain", false, "retain the will")
+}
+
+func checkOpts(tool string, o *clientOpts) bool {
+	if o.qos < 0 || o.qos > 2 || o.willQoS < 0 || o.willQoS > 2 {
+		fmt.Fprintf(os.Stderr, "Error: Invalid QoS given: %d\n", o.qos)
+		return false
+	}
+	if _, err := o.protocol(); err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		return false
+	}
+	return true
+}
+
+func runPub(args []string) int {
+	fs := flag.NewFlagSet("midge pub", flag.ContinueOnError)
+	var o clientOpts
+	addConnFlags(fs, &o)
+	topic := fs.String("t", "", "topic to publish to")
+	msg := fs.String("m", "", "message payload")
+	file := fs.String("f", "", "send the contents of a file as the message")
+	lines := fs.Bool("l", false, "send each line of stdin as a message")
+	null := fs.Bool("n", false, "send a null (zero length) message")
+	stdin := fs.Bool("s", false, "send all of stdin as one message")
+	retain := fs.Bool("r", false, "retain the message")
+	repeat := fs.Int("repeat", 1, "publish the message this many times")
+	repeatDelay := fs.Float64("repeat-delay", 0, "seconds between repeats")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if !checkOpts("pub", &o) {
+		return 2
+	}
+	if *topic == "" {
+		fmt.Fprintln(os.Stderr, "Error: No topic specified.\nusage: midge pub -t topic (-m msg | -f file | -l | -n | -s) [-h host] [-p port] [-q qos] [-r] ...")
+		return 2
+	}
+	sources := 0
+	for _, set := range []bool{*msg != "" || isSet(fs, "m"), *file != "", *lines, *null, *stdin} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		fmt.Fprintln(os.Stderr, "Error: Give exactly one of -m, -f, -l, -n or -s.")
+		return 2
+	}
+	var payload []byte
+	switch {
+	case *file != "":
+		b, err := os.ReadFile(*file)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+			return 1
+		}
+		payload = b
+	case *stdin:
+		b, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+			return 1
+		}
+		payload = b
+	case *null:
+		payload = nil
+	default:
+		payload = []byte(*msg)
+	}
+	c, err := dial(&o, "midge-pub")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		return 1
+	}
+	defer c.disconnect()
+	send := func(p []byte) error { return c.publish(*topic, p, byte(o.qos), *retain) }
+	if *lines {
+		sc := bufio.NewScanner(os.Stdin)
+		sc.Buffer(make([]byte, 64*1024), 1<<28)
+		for sc.Scan() {
+			if err := send(sc.Bytes()); err != nil {
+				fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+				return 1
+			}
+		}
+		return 0
+	}
+	for i := 0; i < *repeat; i++ {
+		if i > 0 && *repeatDelay > 0 {
+			time.Sleep(time.Duration(*repeatDelay * float64(time.Second)))
+		}
+		if err := send(payload); err != nil {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+// publish sends one message and waits for its QoS flow to complete.
+func (c *client) publish(topic string, payload []byte, qos byte, retain bool) error {
+	p := packet.Publish{Topic: []byte(topic), Payload: payload, QoS: qos, Retain: retain}
+	if qos > 0 {
+		p.PacketID = c.id()
+	}
+	c.debugf("sending PUBLISH (d0, q%d, r%d, m%d, '%s', ... (%d bytes))", qos, b2i(retain), p.PacketID, topic, len(payload))
+	if err := c.write(packet.AppendPublish(nil, &p, c.version)); err != nil {
+		return err
+	}
+	if qos == 0 {
+		return nil
+	}
+	c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	defer c.conn.SetReadDeadline(time.Time{})
+	for {
+		h, body, err := c.read()
+		if err != nil {
+			return fmt.Errorf("waiting for acknowledgement: %v", err)
+		}
+		switch h.Type {
+		case packet.PUBACK, packet.PUBREC, packet.PUBCOMP:
+			if err := packet.DecodeAck(&c.ps.Ack, h.Type, body, c.version); err != nil {
+				return err
+			}
+			a := c.ps.Ack
+			c.debugf("received %s (Mid: %d, RC:%d)", h.Type, a.PacketID, a.Reason)
+			if a.PacketID != p.PacketID {
+				continue
+			}
+			if a.Reason >= 0x80 {
+				return fmt.Errorf("publish refused: reason code 0x%02x", byte(a.Reason))
+			}
+			if h.Type == packet.PUBREC {
+				rel := packet.Ack{Type: packet.PUBREL, PacketID: a.PacketID}
+				if err := c.write(packet.AppendAck(nil, &rel, c.version)); err != nil {
+					return err
+				}
+				continue
+			}
+			return nil
+		case packet.DISCONNECT:
+			return c.disconnectText(body)
+		}
+	}
+}
+
+func b2i(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}
