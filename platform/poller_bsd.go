@@ -8,10 +8,10 @@ import (
 
 // kqueue poller with a pipe wake-up (portable across the BSDs and macOS).
 type kqueue struct {
-	fd       int
-	wr, rd   int
-	raw      []unix.Kevent_t
-	state    map[int][2]bool // fd -> watched for {read, write}
+	fd     int
+	wr, rd int
+	raw    []unix.Kevent_t
+	state  map[int][2]bool // fd -> watched for {read, write}
 }
 
 // NewPoller returns a kqueue poller.
