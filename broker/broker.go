@@ -345,3 +345,13 @@ func (b *Broker) LogSubscriptions() {
 		b.log.Noticef("  %s %s qos=%d", filter, s.id, o.QoS)
 	})
 }
+
+// PendingInputBytes is the capacity held for partial inbound packets, over
+// all connections (for tests and $SYS). Call it on the loop.
+func (b *Broker) PendingInputBytes() int {
+	n := 0
+	for _, c := range b.conns {
+		n += cap(c.in)
+	}
+	return n
+}
