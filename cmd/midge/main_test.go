@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var midgeBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "midge-test")
+	if err != nil {
+		panic(err)
+	}
+	midgeBin = filepath.Join(dir, "midge")
+	build := exec.Command("go", "build", "-o", midgeBin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	os.Symlink("midge", filepath.Join(dir, "midge-pub"))
+	os.Symlink("midge", filepath.Join(dir, "midge-sub"))
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var listenRe = regexp.MustCompile(`listen socket on (127\.0\.0\.1:(\d+))`)
+
+// startMidge runs the binary with args and returns its port, read from its
+// log. The process is killed when the test ends.
+func startMidge(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(midgeBin, args...)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
+	ports := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := listenRe.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case ports <- m[2]:
+				default:
+				}
+			}
+		}
+	}()
+	select {
+	case p := <-ports:
+		return p
+	case <-time.After(5 * time.Second):
+		t.Fatal("broker did not report its port")
+	}
+	return ""
+}
+
+func midge(ctx context.Context, name string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, filepath.Join(filepath.Dir(midgeBin), name), args...)
+}
+
+func TestMosquittoConfAndCLI(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "mosquitto.conf")
+	os.WriteFile(conf, []byte("# a Mosquitto user's file\nlistener 0 127.0.0.1\nallow_anonymous true\nmax_keepalive 300\npersistence true\n"), 0o644)
+	port := startMidge(t, "-c", conf)
+	for _, v := range []string{"mqttv311", "mqttv5", "mqttv31"} {
+		t.Run(v, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var out bytes.Buffer
+			sub := midge(ctx, "midge", "sub", "-p", port, "-h", "127.0.0.1", "-V", v, "-t", "c/#", "-q", "2", "-v", "-C", "3")
+			sub.Stdout = &out
+			sub.Start()
+			time.Sleep(300 * time.Millisecond)
+			for _, q := range []string{"0", "1", "2"} {
+				if o, err := midge(ctx, "midge-pub", "-p", port, "-h", "127.0.0.1", "-V", v, "-t", "c/"+q, "-m", "m"+q, "-q", q).CombinedOutput(); err != nil {
+					t.Fatalf("pub: %v %s", err, o)
+				}
+			}
+			if err := sub.Wait(); err != nil {
+				t.Fatalf("sub: %v %q", err, out.String())
+			}
+			if out.String() != "c/0 m0\nc/1 m1\nc/2 m2\n" {
+				t.Fatalf("got %q", out.String())
+			}
+		})
+	}
+	t.Run("retained and will", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if o, err := midge(ctx, "midge", "pub", "-p", port, "-t", "keep", "-m", "v", "-r", "-q", "1").CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, o)
+		}
+		o, err := midge(ctx, "midge-sub", "-p", port, "-t", "keep", "-C", "1", "-W", "3").Output()
+		if err != nil || string(o) != "v\n" {
+			t.Fatalf("retained: %v %q", err, o)
+		}
+		var out bytes.Buffer
+		watch := midge(ctx, "midge", "sub", "-p", port, "-t", "dead", "-C", "1")
+		watch.Stdout = &out
+		watch.Start()
+		victim := midge(ctx, "midge", "sub", "-p", port, "-t", "x", "--will-topic", "dead", "--will-payload", "rip", "-V", "mqttv5")
+		victim.Start()
+		time.Sleep(400 * time.Millisecond)
+		victim.Process.Kill()
+		victim.Wait()
+		if err := watch.Wait(); err != nil || out.String() != "rip\n" {
+			t.Fatalf("will: %v %q", err, out.String())
+		}
+	})
+}
+
+func TestCLIErrors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.conf")
+	os.WriteFile(bad, []byte("listener 1883\nno_such_thing 1\n"), 0o644)
+	o, err := midge(ctx, "midge", "-c", bad, "--test-config").CombinedOutput()
+	if err == nil || !strings.Contains(string(o), "bad.conf:2: no_such_thing") {
+		t.Fatalf("bad config: %v %s", err, o)
+	}
+	good := filepath.Join(dir, "good.toml")
+	os.WriteFile(good, []byte("max_connections = 10\n[[listener]]\nport = 1883\n"), 0o644)
+	if o, err := midge(ctx, "midge", "-c", good, "--test-config").CombinedOutput(); err != nil || !strings.Contains(string(o), "configuration OK") {
+		t.Fatalf("good config: %v %s", err, o)
+	}
+	// A closed port: a clear message and a non-zero exit.
+	o, err = midge(ctx, "midge", "pub", "-p", "1", "-h", "127.0.0.1", "-t", "x", "-m", "y").CombinedOutput()
+	if err == nil || !strings.Contains(string(o), "Error: connection to 127.0.0.1:1 failed") {
+		t.Fatalf("pub to a closed port: %v %s", err, o)
+	}
+	if o, err := midge(ctx, "midge", "pub", "-m", "x").CombinedOutput(); err == nil || !strings.Contains(string(o), "No topic") {
+		t.Fatalf("pub without topic: %v %s", err, o)
+	}
+	if o, err := midge(ctx, "midge", "version").Output(); err != nil || !strings.HasPrefix(string(o), "midge ") {
+		t.Fatalf("version: %v %s", err, o)
+	}
+	conf := filepath.Join(dir, "m.conf")
+	os.WriteFile(conf, []byte("listener 1884 127.0.0.1\nmax_queued_messages 5\npassword_file /x\n"), 0o644)
+	o, err = midge(ctx, "midge", "convert", conf).Output()
+	if err != nil || !strings.Contains(string(o), "max_queued_messages = 5") || !strings.Contains(string(o), "# note: ") {
+		t.Fatalf("convert: %v %s", err, o)
+	}
+}
