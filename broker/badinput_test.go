@@ -15,8 +15,12 @@ func TestBadInput(t *testing.T) {
 	b, addr := testutil.StartBroker(t, func(c *config.Config) {
 		c.ConnectTimeout = config.Duration(500 * time.Millisecond)
 	})
-	v5 := func(r *testutil.Raw) { r.Connect(&packet.Connect{Version: packet.Version5, ClientID: []byte("bad5"), CleanStart: true}) }
-	v3 := func(r *testutil.Raw) { r.Connect(&packet.Connect{Version: packet.Version311, ClientID: []byte("bad3"), CleanStart: true}) }
+	v5 := func(r *testutil.Raw) {
+		r.Connect(&packet.Connect{Version: packet.Version5, ClientID: []byte("bad5"), CleanStart: true})
+	}
+	v3 := func(r *testutil.Raw) {
+		r.Connect(&packet.Connect{Version: packet.Version311, ClientID: []byte("bad3"), CleanStart: true})
+	}
 	cases := []struct {
 		name  string
 		setup func(*testutil.Raw)

@@ -42,7 +42,8 @@ type Broker struct {
 	now       time.Time
 
 	readBuf []byte
-	scratch []byte // encode buffer
+	ps      packet.Packets // decode scratch: one packet is handled at a time
+	scratch []byte         // encode buffer
 	subIDs  []byte // encoded subscription identifiers for one delivery
 	matches []topic.Match[*session]
 	targets []target

@@ -49,8 +49,6 @@ type conn struct {
 	aliases       map[uint16]string
 	problemInfo   bool
 	gotDisconnect bool
-
-	ps packet.Packets // decode scratch
 }
 
 func newConn(b *Broker, l *listener, fd int, remote *net.TCPAddr) *conn {
@@ -168,25 +166,25 @@ func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 	v := c.version
 	switch h.Type {
 	case packet.PUBLISH:
-		if err := packet.DecodePublish(&c.ps.Publish, h.Flags, body, v); err != nil {
+		if err := packet.DecodePublish(&c.b.ps.Publish, h.Flags, body, v); err != nil {
 			return err
 		}
-		return c.handlePublish(&c.ps.Publish, h.Len())
+		return c.handlePublish(&c.b.ps.Publish, h.Len())
 	case packet.PUBACK, packet.PUBREC, packet.PUBREL, packet.PUBCOMP:
-		if err := packet.DecodeAck(&c.ps.Ack, h.Type, body, v); err != nil {
+		if err := packet.DecodeAck(&c.b.ps.Ack, h.Type, body, v); err != nil {
 			return err
 		}
-		return c.handleAck(&c.ps.Ack)
+		return c.handleAck(&c.b.ps.Ack)
 	case packet.SUBSCRIBE:
-		if err := packet.DecodeSubscribe(&c.ps.Subscribe, h.Type, body, v); err != nil {
+		if err := packet.DecodeSubscribe(&c.b.ps.Subscribe, h.Type, body, v); err != nil {
 			return err
 		}
-		return c.handleSubscribe(&c.ps.Subscribe)
+		return c.handleSubscribe(&c.b.ps.Subscribe)
 	case packet.UNSUBSCRIBE:
-		if err := packet.DecodeSubscribe(&c.ps.Subscribe, h.Type, body, v); err != nil {
+		if err := packet.DecodeSubscribe(&c.b.ps.Subscribe, h.Type, body, v); err != nil {
 			return err
 		}
-		return c.handleUnsubscribe(&c.ps.Subscribe)
+		return c.handleUnsubscribe(&c.b.ps.Subscribe)
 	case packet.PINGREQ:
 		if err := packet.DecodeEmpty(h.Type, body); err != nil {
 			return err
@@ -194,12 +192,12 @@ func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 		c.send(packet.AppendPingresp(c.b.scratch[:0]))
 		return nil
 	case packet.DISCONNECT:
-		if err := packet.DecodeDisconnect(&c.ps.Disconnect, h.Type, body, v); err != nil {
+		if err := packet.DecodeDisconnect(&c.b.ps.Disconnect, h.Type, body, v); err != nil {
 			return err
 		}
-		return c.handleDisconnect(&c.ps.Disconnect)
+		return c.handleDisconnect(&c.b.ps.Disconnect)
 	case packet.AUTH:
-		if err := packet.DecodeDisconnect(&c.ps.Disconnect, h.Type, body, v); err != nil {
+		if err := packet.DecodeDisconnect(&c.b.ps.Disconnect, h.Type, body, v); err != nil {
 			return err
 		}
 		// No authentication method is configured, so AUTH is unexpected.

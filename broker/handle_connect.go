@@ -71,7 +71,7 @@ func (c *conn) refuse(err error) error {
 func (c *conn) handleConnect(body []byte) error {
 	b := c.b
 	cfg := b.cfg
-	p := &c.ps.Connect
+	p := &c.b.ps.Connect
 	err := packet.DecodeConnect(p, body)
 	switch p.Version {
 	case packet.Version31, packet.Version311, packet.Version5:

@@ -83,19 +83,36 @@ func (o *outbuf) consume(pool *blockPool, n int) {
 		}
 		n -= avail
 		pool.put(o.blocks[0])
-		o.blocks[0] = nil
-		o.blocks = o.blocks[1:]
+		last := len(o.blocks) - 1
+		copy(o.blocks, o.blocks[1:]) // keep the list's capacity for reuse
+		o.blocks[last] = nil
+		o.blocks = o.blocks[:last]
 		o.head = 0
 	}
 	if len(o.blocks) == 0 {
-		o.blocks = nil
+		o.reset()
 	}
+}
+
+// reset empties o, keeping a small block list for reuse so that a
+// connection that sends one packet at a time does not allocate.
+func (o *outbuf) reset() {
+	blocks := o.blocks[:0]
+	if cap(o.blocks) > 4 {
+		blocks = nil
+	} else if cap(blocks) > 0 {
+		blocks = blocks[:cap(blocks)]
+		clear(blocks)
+		blocks = blocks[:0]
+	}
+	*o = outbuf{blocks: blocks}
 }
 
 // release returns every block to pool and empties o.
 func (o *outbuf) release(pool *blockPool) {
-	for _, b := range o.blocks {
+	for i, b := range o.blocks {
 		pool.put(b)
+		o.blocks[i] = nil
 	}
-	*o = outbuf{}
+	o.reset()
 }
