@@ -32,6 +32,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./broker/packet
 	$(GO) test -run XXX -fuzz FuzzBroker -fuzztime $(FUZZTIME) ./broker
 	$(GO) test -run XXX -fuzz FuzzMosquittoConf -fuzztime $(FUZZTIME) ./broker/config
+	$(GO) test -run XXX -fuzz FuzzTOML -fuzztime $(FUZZTIME) ./broker/config
 
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./broker/...

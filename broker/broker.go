@@ -44,7 +44,7 @@ type Broker struct {
 	readBuf []byte
 	ps      packet.Packets // decode scratch: one packet is handled at a time
 	scratch []byte         // encode buffer
-	subIDs  []byte // encoded subscription identifiers for one delivery
+	subIDs  []byte         // encoded subscription identifiers for one delivery
 	matches []topic.Match[*session]
 	targets []target
 	gen     uint64
