@@ -71,10 +71,20 @@ type Stats struct {
 }
 
 type listener struct {
-	fd    int
-	addr  *net.TCPAddr
-	cfg   config.Listener
-	count int
+	b      *Broker
+	fd     int
+	addr   *net.TCPAddr
+	cfg    config.Listener
+	count  int
+	paused bool
+	resume timer // re-arms accepting after the process ran out of fds
+}
+
+func (l *listener) onResume() {
+	if l.paused {
+		l.paused = false
+		l.b.poller.Modify(l.fd, true, false)
+	}
 }
 
 // New opens the listeners of cfg and returns a broker ready to Serve.
@@ -123,7 +133,9 @@ func New(cfg *config.Config, log *Logger) (*Broker, error) {
 			p.Close()
 			return nil, err
 		}
-		b.listeners = append(b.listeners, &listener{fd: fd, addr: addr, cfg: lc})
+		l := &listener{b: b, fd: fd, addr: addr, cfg: lc}
+		l.resume.fire = l.onResume
+		b.listeners = append(b.listeners, l)
 		log.Noticef("Opening ipv%d listen socket on %s.", ipVersion(addr), addr)
 	}
 	return b, nil
@@ -265,10 +277,20 @@ func (b *Broker) accept(l *listener) {
 	for i := 0; i < 64; i++ {
 		fd, sa, err := platform.Accept(l.fd)
 		if err != nil {
-			if err != platform.ErrWouldBlock && !platform.IsTemporary(err) {
+			switch {
+			case err == platform.ErrWouldBlock:
+			case platform.OutOfFiles(err):
+				// The pending connection stays in the backlog and the
+				// listener stays readable: stop watching it for a moment
+				// rather than spin.
+				b.log.Warnf("accept on %s: %v; pausing this listener for 250ms", l.addr, err)
+				l.paused = true
+				b.poller.Modify(l.fd, false, false)
+				b.wheel.schedule(&l.resume, b.now, 250*time.Millisecond)
+			case platform.IsTemporary(err):
+				b.log.Debugf("accept on %s: %v", l.addr, err)
+			default:
 				b.log.Errorf("accept on %s: %v", l.addr, err)
-			} else if err != platform.ErrWouldBlock {
-				b.log.Warnf("accept on %s: %v", l.addr, err)
 			}
 			return
 		}
@@ -330,6 +352,7 @@ func (b *Broker) shutdown() {
 
 func (b *Broker) closeListeners() {
 	for _, l := range b.listeners {
+		b.wheel.stop(&l.resume)
 		platform.Close(l.fd)
 	}
 	b.listeners = nil

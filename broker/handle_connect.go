@@ -310,7 +310,7 @@ func (c *conn) handleDisconnect(d *packet.Disconnect) error {
 		cap := uint32(c.b.cfg.MaxSessionExpiry.D() / time.Second)
 		s.expiry = min(d.Props.SessionExpiry, cap)
 	}
-	c.gotDisconnect = true
+	c.b.log.Noticef("Client %s disconnected.", c)
 	c.close(d.Reason != packet.DisconnectWithWill)
 	return nil
 }

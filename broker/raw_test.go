@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"net"
 	"testing"
 	"time"
 
@@ -149,18 +150,34 @@ func TestKeepAliveTimeoutPublishesWill(t *testing.T) {
 	_, addr := testutil.StartBroker(t, nil)
 	w := connect(t, addr, "w", packet.Version311, true, nil)
 	subscribe(t, w, "ka/will", 0)
-	start := time.Now()
-	silent := connect(t, addr, "silent", packet.Version5, true, func(p *packet.Connect) {
-		p.KeepAlive = 1
-		p.WillFlag, p.WillTopic, p.WillPayload = true, []byte("ka/will"), []byte("timeout")
-	})
-	silent.ExpectReason(4*time.Second, int(packet.KeepAliveTimeout))
-	if d := time.Since(start); d < 1400*time.Millisecond || d > 3*time.Second {
-		t.Fatalf("closed after %v, want about 1.5 s", d)
+	for _, v := range []byte{packet.Version311, packet.Version5} {
+		start := time.Now()
+		silent := connect(t, addr, "silent", v, true, func(p *packet.Connect) {
+			p.KeepAlive = 1
+			p.WillFlag, p.WillTopic, p.WillPayload = true, []byte("ka/will"), []byte("timeout")
+		})
+		if v == packet.Version5 {
+			silent.ExpectReason(4*time.Second, int(packet.KeepAliveTimeout))
+		} else {
+			silent.ExpectReason(4*time.Second, -1)
+		}
+		if d := time.Since(start); d < 1400*time.Millisecond || d > 3*time.Second {
+			t.Fatalf("v%d: closed after %v, want about 1.5 s [MQTT-3.1.2-24]", v, d)
+		}
+		if m := w.ReadPublish(2 * time.Second); string(m.Payload) != "timeout" {
+			t.Fatalf("will %q", m.Payload)
+		}
 	}
-	if m := w.ReadPublish(2 * time.Second); string(m.Payload) != "timeout" {
-		t.Fatalf("will %q", m.Payload)
+	// Keep alive 0 turns the mechanism off.
+	idle := connect(t, addr, "idle", packet.Version311, true, func(p *packet.Connect) { p.KeepAlive = 0 })
+	if _, _, err := idle.TryRead(2 * time.Second); err == nil || !isTimeout(err) {
+		t.Fatalf("keep alive 0 connection: %v", err)
 	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
 }
 
 func TestWillDelay(t *testing.T) {

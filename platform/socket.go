@@ -118,6 +118,12 @@ func IsTemporary(err error) bool {
 	return false
 }
 
+// OutOfFiles reports whether an accept error means the process or system
+// has no file descriptors left.
+func OutOfFiles(err error) bool {
+	return err == unix.EMFILE || err == unix.ENFILE || err == unix.ENOBUFS || err == unix.ENOMEM
+}
+
 // RaiseFileLimit raises RLIMIT_NOFILE's soft limit to at least want (capped
 // by the hard limit) and returns the limit now in force.
 func RaiseFileLimit(want uint64) (uint64, error) {

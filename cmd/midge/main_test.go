@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -165,4 +167,71 @@ func TestCLIErrors(t *testing.T) {
 	if err != nil || !strings.Contains(string(o), "max_queued_messages = 5") || !strings.Contains(string(o), "# note: ") {
 		t.Fatalf("convert: %v %s", err, o)
 	}
+}
+
+// With the process out of file descriptors the broker neither spins on
+// its listener nor stops serving: connected clients keep working, and new
+// ones get in once descriptors free up.
+func TestOutOfFileDescriptors(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	cmd := exec.Command(sh, "-c", "ulimit -n 24 && exec "+midgeBin+" -p 0")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	sc := bufio.NewScanner(stderr)
+	port := ""
+	for port == "" && sc.Scan() {
+		if m := listenRe.FindStringSubmatch(sc.Text()); m != nil {
+			port = m[2]
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	addr := "127.0.0.1:" + port
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 40; i++ { // more than the 24 descriptors allow
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			break
+		}
+		conns = append(conns, c)
+	}
+	before := cpuTime(t, cmd.Process.Pid)
+	time.Sleep(time.Second)
+	if used := cpuTime(t, cmd.Process.Pid) - before; used > 300*time.Millisecond {
+		t.Fatalf("broker used %v of CPU in 1 s while out of descriptors: it spins", used)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if o, err := midge(ctx, "midge", "pub", "-p", port, "-t", "x", "-m", "y").CombinedOutput(); err != nil {
+		t.Fatalf("broker did not recover: %v %s", err, o)
+	}
+}
+
+// cpuTime is the user+system CPU time of a process, from /proc.
+func cpuTime(t *testing.T, pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.Atoi(f[11])
+	st, _ := strconv.Atoi(f[12])
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
