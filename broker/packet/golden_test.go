@@ -19,6 +19,10 @@ type goldenCase struct {
 	Version byte   `json:"version"`
 	Hex     string `json:"hex"`
 	Want    string `json:"want"`
+	// Session is the broker's answer where it differs from the codec's (used
+	// by the broker's loopback test).
+	Session    string `json:"session"`
+	SessionWhy string `json:"session_why"`
 }
 
 func (g goldenCase) bytes(t testing.TB) []byte {
