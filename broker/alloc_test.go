@@ -31,12 +31,20 @@ func newHarness(t testing.TB) *harness {
 	return &harness{t: t, b: b, peer: map[*conn]int{}, buf: make([]byte, 1<<16)}
 }
 
-// conn makes a connected client with id and protocol version v.
-func (h *harness) conn(id string, v byte) *conn {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+// socketpair returns a non-blocking connected pair.
+func (h *harness) socketpair() [2]int {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	unix.SetNonblock(fds[0], true)
+	unix.SetNonblock(fds[1], true)
+	return [2]int{fds[0], fds[1]}
+}
+
+// conn makes a connected client with id and protocol version v.
+func (h *harness) conn(id string, v byte) *conn {
+	fds := h.socketpair()
 	b := h.b
 	c := newConn(b, b.listeners[0], fds[0], nil)
 	b.conns[fds[0]] = c

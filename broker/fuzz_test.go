@@ -14,10 +14,7 @@ import (
 
 // rawConn makes a connection that has not sent CONNECT yet.
 func (h *harness) rawConn() *conn {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	fds := h.socketpair()
 	b := h.b
 	c := newConn(b, b.listeners[0], fds[0], nil)
 	b.conns[fds[0]] = c
