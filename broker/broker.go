@@ -39,6 +39,9 @@ type Broker struct {
 	retained  topic.Retained[*Message]
 	wheel     *wheel
 	pool      blockPool
+	mem       int // queued + in-flight + retained bytes (memory_limit)
+	memUsers  int // sessions holding queued or in-flight bytes
+	retBytes  int // retained bytes
 	now       time.Time
 
 	readBuf []byte
@@ -58,6 +61,8 @@ type Broker struct {
 	done    chan struct{}
 	started time.Time
 
+	auth map[string]Authenticator // enhanced authentication methods by name
+
 	Stats Stats
 }
 
@@ -67,6 +72,7 @@ type Stats struct {
 	MsgsReceived, MsgsSent         uint64
 	BytesReceived, BytesSent       uint64
 	Dropped                        uint64
+	Drops                          [numDropReasons]uint64
 	Malformed                      uint64
 }
 

@@ -47,7 +47,22 @@ type conn struct {
 	maxPacket   uint32 // largest packet it accepts (0 = no limit)
 	aliasMax    uint16 // inbound topic aliases we allow
 	aliases     map[uint16]string
+
+	// Outbound topic aliases (up to the client's Topic Alias Maximum).
+	outAliasMax uint16
+	outAliases  map[string]uint16
+	aliasTopics []string // by alias-1
+	aliasUsed   []uint64 // last use, by alias-1
+	aliasClock  uint64
 	problemInfo bool
+
+	// Enhanced authentication: the method named in CONNECT, the exchange in
+	// progress, and the CONNECT kept while it runs.
+	authMethod     string
+	authX          AuthExchange
+	authDone       bool
+	authReply      []byte
+	pendingConnect []byte
 }
 
 func newConn(b *Broker, l *listener, fd int, remote *net.TCPAddr) *conn {
@@ -61,6 +76,22 @@ func (c *conn) String() string {
 		return c.clientID
 	}
 	return c.remote.String()
+}
+
+// maxQoS is the highest QoS this connection's listener allows.
+func (c *conn) maxQoS() int {
+	if c.ln.cfg.MaxQoS != nil {
+		return *c.ln.cfg.MaxQoS
+	}
+	return c.b.cfg.MaxQoS
+}
+
+// inboundAliasMax is how many topic aliases a 5.0 client may set.
+func (c *conn) inboundAliasMax() int {
+	if c.ln.cfg.MaxTopicAlias != nil {
+		return *c.ln.cfg.MaxTopicAlias
+	}
+	return c.b.cfg.MaxTopicAlias
 }
 
 // maxPacketSize is the inbound size cap in force: small before CONNECT.
@@ -157,7 +188,13 @@ var (
 // read buffer and are valid only until handle returns.
 func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 	if c.state == stateNew {
-		if h.Type != packet.CONNECT {
+		if h.Type == packet.AUTH && c.authX != nil {
+			if err := packet.DecodeDisconnect(&c.b.ps.Disconnect, h.Type, body, c.version); err != nil {
+				return err
+			}
+			return c.handleAuth(&c.b.ps.Disconnect)
+		}
+		if h.Type != packet.CONNECT || c.authX != nil {
 			return errNotConnect // [MQTT-3.1.0-1]
 		}
 		return c.handleConnect(body)
@@ -199,8 +236,7 @@ func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 		if err := packet.DecodeDisconnect(&c.b.ps.Disconnect, h.Type, body, v); err != nil {
 			return err
 		}
-		// No authentication method is configured, so AUTH is unexpected.
-		return &packet.FieldError{Packet: packet.AUTH, Field: "authentication method", Err: packet.ErrProtocol}
+		return c.handleAuth(&c.b.ps.Disconnect)
 	case packet.CONNECT:
 		return errSecondConnect // [MQTT-3.1.0-2]
 	}
@@ -323,16 +359,24 @@ func (c *conn) fail(err error) {
 		c.close(false)
 		return
 	}
-	c.sendDisconnect(code)
+	c.sendDisconnectText(code, err.Error())
 	c.close(false)
 }
 
 // sendDisconnect sends a 5.0 DISCONNECT with code; nothing for 3.x.
-func (c *conn) sendDisconnect(code packet.ReasonCode) {
+func (c *conn) sendDisconnect(code packet.ReasonCode) { c.sendDisconnectText(code, "") }
+
+// sendDisconnectText sends a 5.0 DISCONNECT with code and, when it fits the
+// client's Maximum Packet Size, a reason string.
+func (c *conn) sendDisconnectText(code packet.ReasonCode, text string) {
 	if c.version != packet.Version5 || c.state != stateConnected {
 		return
 	}
 	d := packet.Disconnect{Reason: code}
+	if len(text) > 0 && len(text) <= 200 && (c.maxPacket == 0 || len(text)+16 <= int(c.maxPacket)) {
+		d.Props.Set(packet.PropReasonString)
+		d.Props.ReasonString = []byte(text)
+	}
 	c.send(packet.AppendDisconnect(c.b.scratch[:0], packet.DISCONNECT, &d, c.version))
 }
 
@@ -356,7 +400,7 @@ func (c *conn) close(graceful bool) {
 	}
 	c.state = stateClosing
 	c.in = nil
-	c.aliases = nil
+	c.aliases, c.outAliases, c.aliasTopics, c.aliasUsed = nil, nil, nil, nil
 	if c.out.Len() == 0 {
 		c.lingerClose()
 		return

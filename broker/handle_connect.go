@@ -20,6 +20,8 @@ var (
 	errNotAuthed    = &refusal{packet.NotAuthorized, "not authorised"}
 	errBadLogin     = &refusal{packet.BadUserNameOrPassword, "bad user name or password"}
 	errWillSysTopic = &refusal{packet.NotAuthorized, "will topic in $SYS"}
+	errAuthMethod   = &refusal{packet.BadAuthenticationMethod, "unknown authentication method"}
+	errWillQoS      = &refusal{packet.QoSNotSupported, "will QoS above max_qos"}
 )
 
 // refusal is a CONNECT the broker refuses for a reason other than a
@@ -46,7 +48,8 @@ func (c *conn) sendConnack(present bool, code packet.ReasonCode, props *packet.P
 	if c.version != packet.Version5 {
 		switch code {
 		case packet.Success, packet.UnsupportedProtocolVersion, packet.ClientIdentifierNotValid,
-			packet.BadUserNameOrPassword, packet.NotAuthorized, packet.ServerUnavailable:
+			packet.BadUserNameOrPassword, packet.NotAuthorized, packet.ServerUnavailable,
+			packet.UseAnotherServer, packet.ServerMoved, packet.ServerBusy:
 			ack.Reason = packet.V3ConnackCode(code)
 		default:
 			return
@@ -85,6 +88,24 @@ func (c *conn) handleConnect(body []byte) error {
 		}
 		return err
 	}
+	// A listener that redirects answers every 5.0 client with the other
+	// server's reference (3.x clients have no such code: server unavailable).
+	if ref := c.ln.cfg.ServerReference; ref != "" {
+		code := packet.UseAnotherServer
+		if c.ln.cfg.ServerMoved {
+			code = packet.ServerMoved
+		}
+		var props packet.Properties
+		props.Set(packet.PropServerReference)
+		props.ServerReference = []byte(ref)
+		b.log.Noticef("Client %s redirected to %s.", c.remote, ref)
+		c.sendConnack(false, code, &props)
+		c.close(false)
+		return nil
+	}
+	if p.Props.Has(packet.PropAuthMethod) && b.auth[string(p.Props.AuthMethod)] == nil {
+		return c.refuse(errAuthMethod)
+	}
 	// Client identifier rules.
 	id := string(p.ClientID)
 	assigned := false
@@ -106,7 +127,29 @@ func (c *conn) handleConnect(body []byte) error {
 		}
 		ka, serverKA = cfg.MaxKeepalive, true
 	}
-	if !cfg.AllowAnonymous {
+	var authReply []byte
+	authed := false
+	if a := b.auth[string(p.Props.AuthMethod)]; a != nil && p.Props.Has(packet.PropAuthMethod) {
+		if !c.authDone {
+			// Enhanced authentication [MQTT-4.12]: keep the CONNECT and
+			// continue when the exchange completes (AUTH packets).
+			c.authX = a.Begin(id, string(p.Username))
+			c.authMethod = string(p.Props.AuthMethod)
+			reply, done, err := c.authX.Step(p.Props.AuthData)
+			if err != nil {
+				return c.refuse(&refusal{authCode(err), err.Error()})
+			}
+			if !done {
+				c.pendingConnect = append([]byte(nil), body...)
+				c.sendAuth(packet.ContinueAuthentication, reply)
+				return nil
+			}
+			c.authReply = reply
+		}
+		authReply, authed = c.authReply, true
+		c.authX, c.authDone, c.authReply, c.pendingConnect = nil, false, nil, nil
+	}
+	if !cfg.AllowAnonymous && !authed {
 		if !p.UsernameFlag {
 			return c.refuse(errNotAuthed)
 		}
@@ -115,6 +158,9 @@ func (c *conn) handleConnect(body []byte) error {
 	if p.WillFlag {
 		if p.WillRetain && !cfg.RetainAvailable {
 			return c.refuse(errWillRetain)
+		}
+		if int(p.WillQoS) > c.maxQoS() {
+			return c.refuse(errWillQoS)
 		}
 		if strings.HasPrefix(string(p.WillTopic), "$SYS") {
 			return c.refuse(errWillSysTopic)
@@ -145,6 +191,7 @@ func (c *conn) handleConnect(body []byte) error {
 		s.will = nil
 	}
 	s.version = c.version
+	s.policyName = c.ln.cfg.OverflowPolicy
 	s.conn = c
 	c.sess = s
 	c.clientID = id
@@ -195,9 +242,28 @@ func (c *conn) handleConnect(body []byte) error {
 		}
 		props.Set(packet.PropReceiveMaximum)
 		props.ReceiveMaximum = uint16(cfg.MaxInflightMessages)
-		props.Set(packet.PropTopicAliasMaximum)
-		props.TopicAliasMaximum = inboundAliasMax
-		c.aliasMax = inboundAliasMax
+		if am := c.inboundAliasMax(); am > 0 {
+			props.Set(packet.PropTopicAliasMaximum)
+			props.TopicAliasMaximum = uint16(am)
+			c.aliasMax = uint16(am)
+		}
+		c.outAliasMax = p.Props.TopicAliasMaximum
+		if mq := c.maxQoS(); mq < 2 {
+			props.Set(packet.PropMaximumQoS)
+			props.MaximumQoS = byte(mq)
+		}
+		if authed {
+			props.Set(packet.PropAuthMethod)
+			props.AuthMethod = []byte(c.authMethod)
+			if authReply != nil {
+				props.Set(packet.PropAuthData)
+				props.AuthData = authReply
+			}
+		}
+		if p.Props.RequestResponseInfo == 1 && cfg.ResponseInformation != "" {
+			props.Set(packet.PropResponseInfo) // [MQTT-3.1.2-28]
+			props.ResponseInfo = []byte(cfg.ResponseInformation + id)
+		}
 		if cfg.MaxPacketSize < packet.MaxRemainingLength {
 			props.Set(packet.PropMaximumPacketSize)
 			props.MaximumPacketSize = uint32(cfg.MaxPacketSize)
@@ -226,10 +292,6 @@ func (c *conn) handleConnect(body []byte) error {
 	return nil
 }
 
-// inboundAliasMax is how many topic aliases a 5.0 client may set (Mosquitto's
-// max_topic_alias default).
-const inboundAliasMax = 10
-
 func b2i(v bool) int {
 	if v {
 		return 1
@@ -254,11 +316,14 @@ func (b *Broker) detach(c *conn, graceful bool) {
 	}
 	s.conn = nil
 	b.Stats.Connected--
-	// Queued QoS 0 messages are not kept for an offline session.
+	// Queued QoS 0 messages are not kept for an offline session (unless
+	// queue_qos0_messages asks for it).
 	kept := s.queue[:0]
 	for _, d := range s.queue {
-		if d.qos > 0 {
+		if d.qos > 0 || (b.cfg.QueueQoS0Messages && s.expiry > 0) {
 			kept = append(kept, d)
+		} else {
+			s.uncharge(d.size, false)
 		}
 	}
 	for i := len(kept); i < len(s.queue); i++ {
@@ -293,6 +358,12 @@ func (b *Broker) endSession(s *session) {
 	b.wheel.stop(&s.expTimer)
 	b.wheel.stop(&s.willTimer)
 	s.clearSubscriptions()
+	for _, d := range s.queue {
+		s.uncharge(d.size, false)
+	}
+	for id := range s.inflight {
+		s.settle(id)
+	}
 	s.queue, s.inflight, s.recvQoS2 = nil, nil, nil
 	if b.sessions[s.id] == s {
 		delete(b.sessions, s.id)

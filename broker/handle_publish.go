@@ -23,6 +23,7 @@ var (
 	errPubSubID     = &packet.FieldError{Packet: packet.PUBLISH, Field: "subscription identifier from a client", Err: packet.ErrProtocol}
 	errTopicLevels  = &packet.FieldError{Packet: packet.PUBLISH, Field: "topic levels above max_topic_levels", Err: packet.ErrTopicName}
 	errRetainNA     = &packet.Error{Code: packet.RetainNotSupported, Msg: "retain not supported"}
+	errQoSNA        = &packet.FieldError{Packet: packet.PUBLISH, Field: "QoS above max_qos", Err: packet.ErrQoS}
 	errQoS2Window   = &packet.FieldError{Packet: packet.PUBLISH, Field: "QoS 2 messages awaiting PUBREL", Err: packet.ErrReceiveMax}
 )
 
@@ -61,17 +62,17 @@ func (c *conn) handlePublish(p *packet.Publish, size int) error {
 	if p.Retain && !b.cfg.RetainAvailable {
 		return errRetainNA // [MQTT-3.3.1-?] 0x9A
 	}
+	if int(p.QoS) > c.maxQoS() {
+		return errQoSNA // [MQTT-3.2.2-11] 0x9B
+	}
 	b.Stats.MsgsReceived++
 	switch p.QoS {
 	case 0:
 		b.publish(p, s)
 	case 1:
-		n := b.publish(p, s)
 		ack := packet.Ack{Type: packet.PUBACK, PacketID: p.PacketID}
-		if n == 0 && c.version == packet.Version5 {
-			ack.Reason = packet.NoMatchingSubscribers
-		}
-		c.send(packet.AppendAck(b.scratch[:0], &ack, c.version))
+		ack.Reason = pubackCode(b.publish(p, s))
+		c.sendAck(&ack)
 	case 2:
 		ack := packet.Ack{Type: packet.PUBREC, PacketID: p.PacketID}
 		if _, dup := s.recvQoS2[p.PacketID]; !dup {
@@ -83,12 +84,12 @@ func (c *conn) handlePublish(p *packet.Publish, size int) error {
 			if s.recvQoS2 == nil {
 				s.recvQoS2 = make(map[uint16]struct{})
 			}
-			s.recvQoS2[p.PacketID] = struct{}{}
-			if b.publish(p, s) == 0 && c.version == packet.Version5 {
-				ack.Reason = packet.NoMatchingSubscribers
+			ack.Reason = pubackCode(b.publish(p, s))
+			if ack.Reason < 0x80 { // a refused QoS 2 message ends its flow here
+				s.recvQoS2[p.PacketID] = struct{}{}
 			}
 		}
-		c.send(packet.AppendAck(b.scratch[:0], &ack, c.version))
+		c.sendAck(&ack)
 	}
 	return nil
 }
@@ -97,21 +98,41 @@ func levels(topic []byte) int { return bytes.Count(topic, []byte{'/'}) + 1 }
 
 // publish routes a client's PUBLISH: retained store, then every matching
 // subscriber. $SYS topics are not writable by clients: the message is
-// acknowledged and dropped. It returns the number of receiving sessions.
-func (b *Broker) publish(p *packet.Publish, from *session) int {
+// acknowledged and dropped. It returns the number of receiving sessions and
+// the reason code for a 5.0 acknowledgement (Success, or Quota exceeded
+// when the message was refused under the reject policy).
+func (b *Broker) publish(p *packet.Publish, from *session) (int, packet.ReasonCode) {
 	if bytes.HasPrefix(p.Topic, []byte("$SYS")) {
-		return 0
+		return 0, packet.Success
+	}
+	if len(p.Payload) > b.cfg.MessageSizeLimit {
+		b.drop(dropSizeLimit)
+		return 0, packet.QuotaExceeded
 	}
 	var m *Message
+	code := packet.Success
 	if p.Retain {
 		if len(p.Payload) == 0 {
-			b.retained.Delete(p.Topic)
+			b.clearRetained(p.Topic)
 		} else {
 			m = newMessage(p.Topic, p.Payload, p.QoS, true, &p.Props, b.now)
-			b.retained.Set(m.Topic, m)
+			if !b.setRetained(m) && b.policyFor(from) == "reject" {
+				code = packet.QuotaExceeded
+			}
 		}
 	}
-	return b.route(p.Topic, p.Payload, p.QoS, p.Retain, &p.Props, from, m)
+	n, rejected := b.route(p.Topic, p.Payload, p.QoS, p.Retain, &p.Props, from, m)
+	if rejected {
+		code = packet.QuotaExceeded
+	}
+	return n, code
+}
+
+func (b *Broker) policyFor(s *session) string {
+	if s == nil {
+		return b.cfg.OverflowPolicy
+	}
+	return s.policy()
 }
 
 // publishWill publishes and forgets s's will.
@@ -124,9 +145,9 @@ func (b *Broker) publishWill(s *session) {
 	}
 	if m.Retain {
 		if len(m.Payload) == 0 {
-			b.retained.Delete(m.Topic)
+			b.clearRetained(m.Topic)
 		} else {
-			b.retained.Set(m.Topic, m)
+			b.setRetained(m)
 		}
 	}
 	b.route(m.Topic, m.Payload, m.QoS, m.Retain, &m.Props, nil, m)
@@ -136,10 +157,12 @@ func (b *Broker) publishWill(s *session) {
 // message's stored copy if one exists; otherwise one is made only when a
 // delivery must outlive this call (QoS 1/2 or a queued QoS 0), so QoS 0
 // fan-out to clients with room in their output buffers allocates nothing.
-func (b *Broker) route(topicName, payload []byte, qos byte, retain bool, props *packet.Properties, from *session, m *Message) int {
+// rejected reports that a subscriber's queue refused it under the reject
+// policy.
+func (b *Broker) route(topicName, payload []byte, qos byte, retain bool, props *packet.Properties, from *session, m *Message) (n int, rejected bool) {
 	b.matches = b.tree.Match(topicName, b.matches[:0])
 	if len(b.matches) == 0 {
-		return 0
+		return 0, false
 	}
 	b.gen++
 	b.targets = b.targets[:0]
@@ -173,76 +196,113 @@ func (b *Broker) route(topicName, payload []byte, qos byte, retain bool, props *
 	for i := range b.targets {
 		t := &b.targets[i]
 		q := min(qos, t.qos)
+		if b.cfg.UpgradeOutgoingQoS {
+			q = t.qos
+		}
 		r := retain && t.rap // [MQTT-3.3.1-12] retain as published, else 0
-		m = b.deliver(t.s, topicName, payload, q, r, props, t.subIDs, m)
+		var rej bool
+		m, rej = b.deliver(t.s, topicName, payload, q, r, props, t.subIDs, m)
+		rejected = rejected || rej
 		t.s = nil
 	}
-	return len(b.targets)
+	return len(b.targets), rejected
 }
 
 // deliver sends or queues one publication for s, returning the stored
-// message (made here if it was needed and not given).
-func (b *Broker) deliver(s *session, topicName, payload []byte, qos byte, retain bool, props *packet.Properties, subIDs []uint32, m *Message) *Message {
+// message (made here if it was needed and not given) and whether s's queue
+// refused it under the reject policy.
+func (b *Broker) deliver(s *session, topicName, payload []byte, qos byte, retain bool, props *packet.Properties, subIDs []uint32, m *Message) (*Message, bool) {
 	c := s.conn
 	online := c != nil && c.state == stateConnected
 	if qos == 0 {
-		if !online {
-			return m
+		if !online && !(b.cfg.QueueQoS0Messages && s.expiry > 0) {
+			return m, false
 		}
-		if len(s.queue) == 0 && b.sendDirect(c, topicName, payload, retain, props, subIDs) {
-			return m
+		if online && len(s.queue) == 0 {
+			p := packet.Publish{Topic: topicName, Payload: payload, Retain: retain}
+			if props != nil {
+				p.Props = *props
+			}
+			if m != nil {
+				if left, ok := remaining(m, b.now); !ok {
+					b.drop(dropExpired)
+					return m, false
+				} else if p.Props.Has(packet.PropMessageExpiry) {
+					p.Props.MessageExpiry = left
+				}
+			}
+			if b.sendPublish(c, &p, subIDs) != sendNoRoom {
+				return m, false
+			}
 		}
 	}
 	if m == nil {
 		m = newMessage(topicName, payload, qos, retain, props, b.now)
 	}
-	d := &delivery{msg: m, qos: qos, retain: retain}
+	d := &delivery{msg: m, qos: qos, retain: retain, size: messageSize(m)}
 	if len(subIDs) > 0 {
 		d.subIDs = append([]uint32(nil), subIDs...)
 	}
-	if online && len(s.queue) == 0 && (qos == 0 || len(s.inflight) < s.window()) && s.transmit(d) {
-		return m
-	}
-	s.enqueue(d)
-	return m
-}
-
-// sendDirect encodes a QoS 0 PUBLISH straight from the inbound views into
-// the client's output buffer. It reports false when the buffer has no room.
-func (b *Broker) sendDirect(c *conn, topicName, payload []byte, retain bool, props *packet.Properties, subIDs []uint32) bool {
-	p := packet.Publish{Topic: topicName, Payload: payload, Retain: retain}
-	if c.version == packet.Version5 && props != nil {
-		p.Props = *props
-		p.Props.Present &= forwardable
-		p.Props.SubIDs = nil
-		if len(subIDs) > 0 {
-			b.subIDs = b.subIDs[:0]
-			for _, id := range subIDs {
-				b.subIDs = packet.AppendSubscriptionID(b.subIDs, id)
-			}
-			p.Props.SubIDs = b.subIDs
+	if online && len(s.queue) == 0 && (qos == 0 || s.inflightRoom(d)) && b.mem+d.size <= b.cfg.MemoryLimit {
+		if _, ok := remaining(m, b.now); !ok {
+			b.drop(dropExpired)
+			return m, false
+		}
+		if s.transmit(d) {
+			return m, false
 		}
 	}
-	size := packet.PublishLen(&p, c.version)
-	if c.maxPacket > 0 && size > int(c.maxPacket) {
-		b.Stats.Dropped++
-		return true
-	}
-	if !c.room(size) {
-		return false
-	}
-	c.send(packet.AppendPublish(b.scratch[:0], &p, c.version))
-	b.Stats.MsgsSent++
-	return true
+	_, rejected := s.enqueue(d)
+	return m, rejected
 }
 
-// sendRetained delivers the retained messages matching a new subscription.
+// sendRetained delivers the retained messages matching a new subscription;
+// expired ones are removed from the store on the way.
 func (b *Broker) sendRetained(s *session, filter []byte, opts topic.Options) {
+	var expired []*Message
 	b.retained.Match(filter, func(m *Message) {
+		if _, ok := remaining(m, b.now); !ok {
+			expired = append(expired, m)
+			return
+		}
 		var ids []uint32
 		if opts.SubID != 0 {
 			ids = []uint32{opts.SubID}
 		}
 		b.deliver(s, m.Topic, m.Payload, min(m.QoS, opts.QoS), true, &m.Props, ids, m)
 	})
+	for _, m := range expired {
+		b.drop(dropExpired)
+		b.clearRetained(m.Topic)
+	}
+}
+
+// pubackCode is the 5.0 PUBACK/PUBREC reason for a routed publication.
+func pubackCode(n int, code packet.ReasonCode) packet.ReasonCode {
+	if code == packet.Success && n == 0 {
+		return packet.NoMatchingSubscribers
+	}
+	return code
+}
+
+// sendAck sends a PUBACK/PUBREC/PUBREL/PUBCOMP, with a reason string for
+// failures when the client allows problem information [MQTT-3.1.2-29].
+func (c *conn) sendAck(a *packet.Ack) {
+	if c.version != packet.Version5 {
+		a.Reason = packet.Success
+	} else if a.Reason >= 0x80 && c.problemInfo {
+		if text := reasonText[a.Reason]; text != "" {
+			a.Props.Set(packet.PropReasonString)
+			a.Props.ReasonString = []byte(text)
+		}
+	}
+	c.send(packet.AppendAck(c.b.scratch[:0], a, c.version))
+}
+
+var reasonText = map[packet.ReasonCode]string{
+	packet.QuotaExceeded:            "quota exceeded",
+	packet.PacketIdentifierNotFound: "packet identifier not found",
+	packet.NotAuthorized:            "not authorized",
+	packet.TopicFilterInvalid:       "topic filter invalid (or deeper than max_topic_levels)",
+	packet.UnspecifiedError:         "unspecified error",
 }

@@ -36,9 +36,14 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 			perr = errSharedNoLocal
 			return
 		}
-		opts := topic.Options{QoS: sub.QoS, NoLocal: sub.NoLocal, RetainAsPublished: sub.RetainAsPublished,
-			RetainHandling: sub.RetainHandling, SubID: subID}
 		key := string(sub.Filter)
+		if _, have := s.subs[key]; !have && len(s.subs) >= b.cfg.MaxSubscriptionsPerClient {
+			reasons = append(reasons, c.subFailure(packet.QuotaExceeded))
+			return
+		}
+		granted := min(sub.QoS, byte(c.maxQoS())) // [MQTT-3.9.3-?] the server may grant less
+		opts := topic.Options{QoS: granted, NoLocal: sub.NoLocal, RetainAsPublished: sub.RetainAsPublished,
+			RetainHandling: sub.RetainHandling, SubID: subID}
 		stored := []byte(key)
 		rec := subscription{filter: stored, opts: opts}
 		if shared {
@@ -50,8 +55,8 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 			s.subs = make(map[string]subscription)
 		}
 		s.subs[key] = rec
-		reasons = append(reasons, sub.QoS)
-		b.log.logf(logSubscribe, "%s %d %s", s.id, sub.QoS, key)
+		reasons = append(reasons, granted)
+		b.log.logf(logSubscribe, "%s %d %s", s.id, granted, key)
 		// [MQTT-3.3.1-9..11] Retain Handling; shared subscriptions get no
 		// retained messages [MQTT-4.8.2-?].
 		if !shared && (sub.RetainHandling == 0 || (sub.RetainHandling == 1 && !existed)) {
@@ -62,6 +67,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		return perr
 	}
 	ack := packet.Suback{Type: packet.SUBACK, PacketID: p.PacketID, Reasons: reasons}
+	c.problemString(&ack.Props, reasons)
 	c.send(packet.AppendSuback(b.scratch[:0], &ack, c.version))
 	for _, r := range retains {
 		b.sendRetained(s, r.filter, r.opts)
@@ -97,4 +103,21 @@ func (c *conn) handleUnsubscribe(p *packet.Subscribe) error {
 	ack := packet.Suback{Type: packet.UNSUBACK, PacketID: p.PacketID, Reasons: reasons}
 	c.send(packet.AppendSuback(b.scratch[:0], &ack, c.version))
 	return nil
+}
+
+// problemString adds a reason string to a 5.0 SUBACK/UNSUBACK that refused
+// something, when the client allows problem information.
+func (c *conn) problemString(props *packet.Properties, reasons []byte) {
+	if c.version != packet.Version5 || !c.problemInfo {
+		return
+	}
+	for _, r := range reasons {
+		if r >= 0x80 {
+			if text := reasonText[packet.ReasonCode(r)]; text != "" {
+				props.Set(packet.PropReasonString)
+				props.ReasonString = []byte(text)
+			}
+			return
+		}
+	}
 }

@@ -23,9 +23,13 @@ type session struct {
 
 	queue    []*delivery // waiting for an in-flight slot or output room
 	inflight map[uint16]*delivery
+	qBytes   int // bytes of queued messages
+	fBytes   int // bytes of in-flight messages
 	sendSeq  uint64
 	nextID   uint16
 	recvQoS2 map[uint16]struct{} // inbound QoS 2 ids between PUBREC and PUBREL
+
+	policyName string // overflow policy of the listener it last connected on
 
 	will      *Message
 	willDelay uint32
@@ -46,6 +50,7 @@ type subscription struct {
 // delivery is one message on its way to one session.
 type delivery struct {
 	msg    *Message
+	size   int // bytes charged to the memory budget
 	qos    byte
 	retain bool
 	subIDs []uint32
@@ -88,34 +93,28 @@ func (s *session) newID() uint16 {
 	}
 }
 
-// enqueue adds d to the pending queue, dropping it when the queue is full
-// (Mosquitto drops new messages). It reports whether d was kept.
-func (s *session) enqueue(d *delivery) bool {
-	if len(s.queue) >= s.b.cfg.MaxQueuedMessages {
-		s.b.Stats.Dropped++
-		return false
-	}
-	s.queue = append(s.queue, d)
-	return true
-}
-
-// pump moves queued messages to the client while the in-flight window and
-// the output budget allow.
+// pump moves queued messages to the client while the in-flight window
+// (messages and bytes) and the output buffer allow. Expired messages are
+// dropped on the way [MQTT-3.3.2-5].
 func (s *session) pump() {
 	c := s.conn
 	if c == nil || c.state != stateConnected {
 		return
 	}
+	b := s.b
 	n := 0
 	for n < len(s.queue) {
 		d := s.queue[n]
-		if d.qos > 0 && len(s.inflight) >= s.window() {
+		if d.qos > 0 && !s.inflightRoom(d) {
 			break
 		}
-		if !s.transmit(d) {
+		if _, ok := remaining(d.msg, b.now); !ok {
+			b.drop(dropExpired)
+		} else if !s.transmit(d) {
 			break
 		}
 		s.queue[n] = nil
+		s.uncharge(d.size, false)
 		n++
 	}
 	if n > 0 {
@@ -126,52 +125,59 @@ func (s *session) pump() {
 	}
 }
 
-// transmit encodes d to the connection if the output budget has room,
+// inflightRoom reports whether d may go in flight now.
+func (s *session) inflightRoom(d *delivery) bool {
+	if len(s.inflight) >= s.window() {
+		return false
+	}
+	return len(s.inflight) == 0 || s.fBytes+d.size <= s.b.cfg.MaxInflightBytes
+}
+
+// transmit encodes d to the connection if the output buffer has room,
 // registering it in flight for QoS 1/2. It reports false when there was no
 // room (d stays with the caller). A message too large for the client's
-// Maximum Packet Size is dropped and counted, and reported as sent.
+// Maximum Packet Size is dropped, counted, and reported as sent.
 func (s *session) transmit(d *delivery) bool {
 	c := s.conn
 	b := s.b
-	p := packet.Publish{Topic: d.msg.Topic, Payload: d.msg.Payload, QoS: d.qos, Retain: d.retain}
-	if c.version == packet.Version5 {
-		p.Props = d.msg.Props
-		if len(d.subIDs) > 0 {
-			b.subIDs = b.subIDs[:0]
-			for _, id := range d.subIDs {
-				b.subIDs = packet.AppendSubscriptionID(b.subIDs, id)
-			}
-			p.Props.SubIDs = b.subIDs
-		}
+	p := packet.Publish{Topic: d.msg.Topic, Payload: d.msg.Payload, QoS: d.qos, Retain: d.retain, Props: d.msg.Props}
+	if left, ok := remaining(d.msg, b.now); ok && p.Props.Has(packet.PropMessageExpiry) {
+		p.Props.MessageExpiry = left // the remaining interval is forwarded [MQTT-3.3.2-6]
 	}
+	var id uint16
 	if d.qos > 0 {
-		d.id = s.newID()
-		p.PacketID = d.id
+		id = s.newID()
+		p.PacketID = id
 	}
-	size := packet.PublishLen(&p, c.version)
-	if c.maxPacket > 0 && size > int(c.maxPacket) {
-		b.Stats.Dropped++ // [MQTT-3.1.2-25] too large for this client: discard
+	switch b.sendPublish(c, &p, d.subIDs) {
+	case sendNoRoom:
+		return false
+	case sendTooLarge:
 		return true
 	}
-	if !c.room(size) {
-		d.id = 0
-		return false
-	}
-	c.send(packet.AppendPublish(b.scratch[:0], &p, c.version))
-	b.Stats.MsgsSent++
 	if d.qos > 0 {
 		if s.inflight == nil {
 			s.inflight = make(map[uint16]*delivery)
 		}
+		d.id = id
 		s.sendSeq++
 		d.seq = s.sendSeq
 		d.state = waitPuback
 		if d.qos == 2 {
 			d.state = waitPubrec
 		}
-		s.inflight[d.id] = d
+		s.inflight[id] = d
+		s.charge(d.size, true)
 	}
 	return true
+}
+
+// settle ends an in-flight message's flow.
+func (s *session) settle(id uint16) {
+	if d := s.inflight[id]; d != nil {
+		delete(s.inflight, id)
+		s.uncharge(d.size, true)
+	}
 }
 
 // resend retransmits every in-flight message after a reconnect, in the order
@@ -192,20 +198,13 @@ func (s *session) resend() {
 			c.send(packet.AppendAck(s.b.scratch[:0], &a, c.version))
 			continue
 		}
-		delete(s.inflight, d.id)
-		s.transmitDup(d)
+		p := packet.Publish{Topic: d.msg.Topic, Payload: d.msg.Payload, QoS: d.qos, Retain: d.retain,
+			Dup: true, PacketID: d.id, Props: d.msg.Props}
+		if left, ok := remaining(d.msg, s.b.now); ok && p.Props.Has(packet.PropMessageExpiry) {
+			p.Props.MessageExpiry = left
+		}
+		s.b.sendPublish(c, &p, d.subIDs) // in flight already: sent whatever the buffer holds
 	}
-}
-
-// transmitDup resends d with its packet id kept and DUP set.
-func (s *session) transmitDup(d *delivery) {
-	c := s.conn
-	p := packet.Publish{Topic: d.msg.Topic, Payload: d.msg.Payload, QoS: d.qos, Retain: d.retain, Dup: true, PacketID: d.id}
-	if c.version == packet.Version5 {
-		p.Props = d.msg.Props
-	}
-	c.send(packet.AppendPublish(s.b.scratch[:0], &p, c.version))
-	s.inflight[d.id] = d
 }
 
 // clearSubscriptions removes all of the session's subscriptions from the tree.

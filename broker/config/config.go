@@ -39,6 +39,20 @@ type Config struct {
 	RetainAvailable      bool     `toml:"retain_available" reload:"yes"`
 	SysInterval          Duration `toml:"sys_interval" reload:"yes"`
 
+	MessageSizeLimit          int    `toml:"message_size_limit" reload:"yes" comment:"largest payload routed; larger ones are dropped"`
+	MaxInflightBytes          int    `toml:"max_inflight_bytes" reload:"yes"`
+	MaxQueuedBytes            int    `toml:"max_queued_bytes" reload:"yes"`
+	QueueQoS0Messages         bool   `toml:"queue_qos0_messages" reload:"yes"`
+	MaxQoS                    int    `toml:"max_qos" reload:"yes"`
+	MaxTopicAlias             int    `toml:"max_topic_alias" reload:"yes" comment:"inbound topic aliases per 5.0 client"`
+	UpgradeOutgoingQoS        bool   `toml:"upgrade_outgoing_qos" reload:"yes"`
+	MaxSubscriptionsPerClient int    `toml:"max_subscriptions_per_client" reload:"yes"`
+	MaxRetainedMessages       int    `toml:"max_retained_messages" reload:"yes"`
+	MaxRetainedBytes          int    `toml:"max_retained_bytes" reload:"yes"`
+	MemoryLimit               int    `toml:"memory_limit" reload:"yes" comment:"queued + in-flight + retained bytes, all clients"`
+	OverflowPolicy            string `toml:"overflow_policy" reload:"yes" comment:"drop-oldest, drop-newest or reject"`
+	ResponseInformation       string `toml:"response_information" reload:"yes" comment:"prefix given to 5.0 clients that request response information"`
+
 	Log Log `toml:"log"`
 
 	// Notes are what an import accepted without acting on (directives not
@@ -54,6 +68,13 @@ type Listener struct {
 	BindAddress    string `toml:"bind_address"`
 	Protocol       string `toml:"protocol"`
 	MaxConnections int    `toml:"max_connections"`
+
+	// Per-listener overrides of the global values (unset = global).
+	MaxQoS          *int   `toml:"max_qos,omitempty"`
+	MaxTopicAlias   *int   `toml:"max_topic_alias,omitempty"`
+	OverflowPolicy  string `toml:"overflow_policy,omitempty"`
+	ServerReference string `toml:"server_reference,omitempty" comment:"redirect every 5.0 client to this server (CONNACK 0x9C)"`
+	ServerMoved     bool   `toml:"server_moved,omitempty" comment:"with server_reference: the move is permanent (0x9D)"`
 }
 
 // Log selects where log lines go and which kinds are written.
@@ -218,6 +239,15 @@ func (c *Config) Validate() error {
 		if l.MaxConnections < 0 {
 			bad(key+".max_connections", "must be >= 0 (0 = the global limit), got %d", l.MaxConnections)
 		}
+		if l.MaxQoS != nil && (*l.MaxQoS < 0 || *l.MaxQoS > 2) {
+			bad(key+".max_qos", "must be 0, 1 or 2, got %d", *l.MaxQoS)
+		}
+		if l.MaxTopicAlias != nil && (*l.MaxTopicAlias < 0 || *l.MaxTopicAlias > 65535) {
+			bad(key+".max_topic_alias", "must be 0-65535, got %d", *l.MaxTopicAlias)
+		}
+		if l.OverflowPolicy != "" && !validPolicy(l.OverflowPolicy) {
+			bad(key+".overflow_policy", "must be drop-oldest, drop-newest or reject, got %q", l.OverflowPolicy)
+		}
 	}
 	positive("max_connections", c.MaxConnections, 1<<20)
 	if c.MaxKeepalive < 0 || c.MaxKeepalive > 65535 {
@@ -234,6 +264,22 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxSessionExpiry.D() < 0 {
 		bad("max_session_expiry", "must be >= 0, got %s", c.MaxSessionExpiry.D())
+	}
+	positive("message_size_limit", c.MessageSizeLimit, 268435455)
+	positive("max_inflight_bytes", c.MaxInflightBytes, 1<<30)
+	positive("max_queued_bytes", c.MaxQueuedBytes, 1<<30)
+	positive("max_subscriptions_per_client", c.MaxSubscriptionsPerClient, 1<<20)
+	positive("max_retained_messages", c.MaxRetainedMessages, 1<<24)
+	positive("max_retained_bytes", c.MaxRetainedBytes, 1<<30)
+	positive("memory_limit", c.MemoryLimit, 1<<40)
+	if c.MaxQoS < 0 || c.MaxQoS > 2 {
+		bad("max_qos", "must be 0, 1 or 2, got %d", c.MaxQoS)
+	}
+	if c.MaxTopicAlias < 0 || c.MaxTopicAlias > 65535 {
+		bad("max_topic_alias", "must be 0-65535, got %d", c.MaxTopicAlias)
+	}
+	if !validPolicy(c.OverflowPolicy) {
+		bad("overflow_policy", "must be drop-oldest, drop-newest or reject, got %q", c.OverflowPolicy)
 	}
 	if c.SysInterval.D() < 0 {
 		bad("sys_interval", "must be >= 0 (0 = off), got %s", c.SysInterval.D())
@@ -257,6 +303,10 @@ func (c *Config) Validate() error {
 		return errors.New(strings.Join(errs, "\n"))
 	}
 	return nil
+}
+
+func validPolicy(p string) bool {
+	return p == "drop-oldest" || p == "drop-newest" || p == "reject"
 }
 
 var logTypes = map[string]bool{"error": true, "warning": true, "notice": true, "information": true,

@@ -235,6 +235,37 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 				c.MaxQueuedMessages = n
 			}
 		}
+	case "message_size_limit", "max_inflight_bytes", "max_queued_bytes", "memory_limit":
+		var n int
+		if n, err = parseInt(args); err == nil {
+			dst := map[string]*int{"message_size_limit": &c.MessageSizeLimit, "max_inflight_bytes": &c.MaxInflightBytes,
+				"max_queued_bytes": &c.MaxQueuedBytes, "memory_limit": &c.MemoryLimit}[key]
+			if n <= 0 {
+				im.note(where, key, fmt.Sprintf("%d (unlimited) replaced by midge's default %d", n, *dst))
+			} else {
+				*dst = n
+			}
+		}
+	case "queue_qos0_messages":
+		c.QueueQoS0Messages, err = parseBool(args)
+	case "upgrade_outgoing_qos":
+		c.UpgradeOutgoingQoS, err = parseBool(args)
+	case "max_qos", "max_topic_alias":
+		var n int
+		if n, err = parseInt(args); err == nil {
+			if im.listener != nil || im.useDefault {
+				l := im.current()
+				if key == "max_qos" {
+					l.MaxQoS = &n
+				} else {
+					l.MaxTopicAlias = &n
+				}
+			} else if key == "max_qos" {
+				c.MaxQoS = n
+			} else {
+				c.MaxTopicAlias = n
+			}
+		}
 	case "retain_available":
 		c.RetainAvailable, err = parseBool(args)
 	case "sys_interval":

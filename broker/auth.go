@@ -1,0 +1,104 @@
+package broker
+
+import (
+	"errors"
+
+	"midge/broker/packet"
+)
+
+// Authenticator is an MQTT 5 enhanced authentication method (§4.12),
+// named by the Authentication Method property. Begin starts one exchange
+// for a client; the broker then passes each Authentication Data the client
+// sends to the exchange's Step until it reports done or fails. Methods run
+// on the event loop and must not block.
+type Authenticator interface {
+	Method() string
+	Begin(clientID, username string) AuthExchange
+}
+
+// AuthExchange is one client's authentication conversation.
+type AuthExchange interface {
+	// Step consumes the client's data and returns the data to send back.
+	// done reports success; an error refuses the client (CONNACK or
+	// DISCONNECT with Not authorized, or the error's reason code when it is
+	// a *packet.Error).
+	Step(data []byte) (reply []byte, done bool, err error)
+}
+
+// RegisterAuth makes an enhanced authentication method available. Call it
+// before Serve.
+func (b *Broker) RegisterAuth(a Authenticator) {
+	if b.auth == nil {
+		b.auth = make(map[string]Authenticator)
+	}
+	b.auth[a.Method()] = a
+}
+
+var errAuthFailed = &refusal{packet.NotAuthorized, "authentication failed"}
+
+func authCode(err error) packet.ReasonCode {
+	var pe *packet.Error
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return packet.NotAuthorized
+}
+
+// sendAuth sends an AUTH packet with the connection's method.
+func (c *conn) sendAuth(code packet.ReasonCode, data []byte) {
+	var d packet.Disconnect
+	d.Reason = code
+	d.Props.Set(packet.PropAuthMethod)
+	d.Props.AuthMethod = []byte(c.authMethod)
+	if data != nil {
+		d.Props.Set(packet.PropAuthData)
+		d.Props.AuthData = data
+	}
+	c.send(packet.AppendDisconnect(c.b.scratch[:0], packet.AUTH, &d, c.version))
+}
+
+var (
+	errAuthUnexpected = &packet.FieldError{Packet: packet.AUTH, Field: "no authentication in progress", Err: packet.ErrProtocol}
+	errAuthMethodDiff = &packet.FieldError{Packet: packet.AUTH, Field: "authentication method differs from CONNECT", Err: packet.ErrProtocol}
+)
+
+// handleAuth continues an authentication exchange: the one a CONNECT
+// started, or a re-authentication (reason 0x19) of a connected client.
+func (c *conn) handleAuth(d *packet.Disconnect) error {
+	b := c.b
+	if c.authMethod == "" {
+		return errAuthUnexpected // [MQTT-4.12.0-?] AUTH without a method in CONNECT
+	}
+	if string(d.Props.AuthMethod) != c.authMethod {
+		return errAuthMethodDiff // [MQTT-4.12.0-5]
+	}
+	switch {
+	case d.Reason == packet.ReAuthenticate && c.state == stateConnected && c.authX == nil:
+		c.authX = b.auth[c.authMethod].Begin(c.clientID, "")
+	case d.Reason == packet.ContinueAuthentication && c.authX != nil:
+	default:
+		return &packet.FieldError{Packet: packet.AUTH, Field: "reason code", Err: packet.ErrProtocol}
+	}
+	reply, done, err := c.authX.Step(d.Props.AuthData)
+	if err != nil {
+		c.authX = nil
+		if c.state == stateNew {
+			return c.refuse(&refusal{authCode(err), err.Error()})
+		}
+		b.log.Noticef("Client %s failed re-authentication: %v.", c, err)
+		c.sendDisconnect(authCode(err))
+		c.close(false)
+		return nil
+	}
+	if !done {
+		c.sendAuth(packet.ContinueAuthentication, reply)
+		return nil
+	}
+	c.authX = nil
+	if c.state == stateNew {
+		c.authDone, c.authReply = true, reply
+		return c.handleConnect(c.pendingConnect)
+	}
+	c.sendAuth(packet.Success, reply)
+	return nil
+}

@@ -1,0 +1,250 @@
+package broker
+
+import (
+	"time"
+
+	"midge/broker/packet"
+)
+
+// dropReason says why a message was not delivered to someone; each has its
+// own counter ($SYS/broker/midge/drops/<name>).
+type dropReason int
+
+const (
+	dropQueueFull   dropReason = iota // max_queued_messages or max_queued_bytes
+	dropMemory                        // the broker-wide memory_limit
+	dropTooLarge                      // above the subscriber's Maximum Packet Size
+	dropSizeLimit                     // above message_size_limit
+	dropExpired                       // message expiry interval passed
+	dropRetained                      // max_retained_messages or max_retained_bytes
+	dropSlowConsumer                  // QoS 0 for a client whose buffer and queue are full
+	numDropReasons
+)
+
+var dropNames = [numDropReasons]string{"queue_full", "memory_limit", "packet_too_large",
+	"message_size_limit", "expired", "retained_limit", "slow_consumer"}
+
+func (b *Broker) drop(r dropReason) {
+	b.Stats.Dropped++
+	b.Stats.Drops[r]++
+}
+
+// messageOverhead approximates the bookkeeping bytes of one stored message
+// and delivery, so the memory budget is not fooled by tiny payloads.
+const messageOverhead = 96
+
+func messageSize(m *Message) int {
+	return messageOverhead + len(m.Topic) + len(m.Payload) + len(m.Props.ContentType) +
+		len(m.Props.ResponseTopic) + len(m.Props.CorrelationData) + len(m.Props.User)
+}
+
+// charge adds n bytes to the session's queued or in-flight use and to the
+// broker's memory budget.
+func (s *session) charge(n int, inflight bool) {
+	b := s.b
+	if s.qBytes+s.fBytes == 0 {
+		b.memUsers++
+	}
+	if inflight {
+		s.fBytes += n
+	} else {
+		s.qBytes += n
+	}
+	b.mem += n
+}
+
+func (s *session) uncharge(n int, inflight bool) {
+	b := s.b
+	if inflight {
+		s.fBytes -= n
+	} else {
+		s.qBytes -= n
+	}
+	b.mem -= n
+	if s.qBytes+s.fBytes == 0 {
+		b.memUsers--
+	}
+}
+
+// policy is the overflow policy for s: its listener's, or the broker's.
+func (s *session) policy() string {
+	if s.conn != nil && s.conn.ln.cfg.OverflowPolicy != "" {
+		return s.conn.ln.cfg.OverflowPolicy
+	}
+	if s.policyName != "" {
+		return s.policyName
+	}
+	return s.b.cfg.OverflowPolicy
+}
+
+// dropOldest removes the oldest queued message, counting reason.
+func (s *session) dropOldest(r dropReason) {
+	d := s.queue[0]
+	copy(s.queue, s.queue[1:])
+	s.queue[len(s.queue)-1] = nil
+	s.queue = s.queue[:len(s.queue)-1]
+	s.uncharge(d.size, false)
+	s.b.drop(r)
+}
+
+// enqueue queues d under the per-client limits and the broker's memory
+// budget. When something must give, the overflow policy decides: drop-oldest
+// makes room by dropping this client's oldest queued message; drop-newest
+// drops d; reject drops d and reports rejected, so a 5.0 publisher is told
+// 0x97. The budget is shared fairly: a client using less than its share
+// (memory_limit / clients holding messages) takes room from the client
+// holding the most, never the other way round.
+func (s *session) enqueue(d *delivery) (kept, rejected bool) {
+	b := s.b
+	cfg := b.cfg
+	pol := s.policy()
+	for len(s.queue) >= cfg.MaxQueuedMessages || (len(s.queue) > 0 && s.qBytes+d.size > cfg.MaxQueuedBytes) {
+		if pol != "drop-oldest" {
+			reason := dropQueueFull
+			if d.qos == 0 && s.conn != nil {
+				reason = dropSlowConsumer
+			}
+			b.drop(reason)
+			return false, pol == "reject"
+		}
+		s.dropOldest(dropQueueFull)
+	}
+	for b.mem+d.size > cfg.MemoryLimit {
+		users := b.memUsers
+		if s.qBytes+s.fBytes == 0 {
+			users++
+		}
+		if s.qBytes+s.fBytes+d.size > cfg.MemoryLimit/users {
+			if pol == "drop-oldest" && len(s.queue) > 0 {
+				s.dropOldest(dropMemory)
+				continue
+			}
+			b.drop(dropMemory)
+			return false, pol == "reject"
+		}
+		v := b.biggestQueue()
+		if v == nil {
+			b.drop(dropMemory)
+			return false, pol == "reject"
+		}
+		v.dropOldest(dropMemory)
+	}
+	s.queue = append(s.queue, d)
+	s.charge(d.size, false)
+	return true, false
+}
+
+// biggestQueue is the session with the most queued bytes (nil if none).
+func (b *Broker) biggestQueue() *session {
+	var big *session
+	for _, s := range b.sessions {
+		if len(s.queue) > 0 && (big == nil || s.qBytes > big.qBytes) {
+			big = s
+		}
+	}
+	return big
+}
+
+// remaining is how many seconds m has left to live, and whether it is
+// still alive; messages without an expiry interval live forever.
+func remaining(m *Message, now time.Time) (uint32, bool) {
+	if m == nil || !m.Props.Has(packet.PropMessageExpiry) {
+		return 0, true
+	}
+	age := now.Sub(m.Created)
+	life := time.Duration(m.Props.MessageExpiry) * time.Second
+	if age >= life {
+		return 0, false
+	}
+	return uint32((life - age + time.Second - 1) / time.Second), true
+}
+
+type sendResult int
+
+const (
+	sendOK sendResult = iota
+	sendNoRoom
+	sendTooLarge
+)
+
+// sendPublish encodes p into c's output: the subscription identifiers and
+// an outbound topic alias for 5.0, the client's Maximum Packet Size (a
+// message too large for it is dropped for that client and counted
+// [MQTT-3.1.2-25]), and the output buffer's room.
+func (b *Broker) sendPublish(c *conn, p *packet.Publish, subIDs []uint32) sendResult {
+	var alias uint16
+	var fresh bool
+	if c.version == packet.Version5 {
+		p.Props.Present &= forwardable
+		p.Props.SubIDs = nil
+		if len(subIDs) > 0 {
+			b.subIDs = b.subIDs[:0]
+			for _, id := range subIDs {
+				b.subIDs = packet.AppendSubscriptionID(b.subIDs, id)
+			}
+			p.Props.SubIDs = b.subIDs
+		}
+		if alias, fresh = c.outAlias(p.Topic); alias != 0 {
+			p.Props.Set(packet.PropTopicAlias)
+			p.Props.TopicAlias = alias
+		}
+	}
+	topicName := p.Topic
+	if alias != 0 && !fresh {
+		p.Topic = nil // the client knows this alias [MQTT-3.3.2-12]
+	}
+	size := packet.PublishLen(p, c.version)
+	if c.maxPacket > 0 && size > int(c.maxPacket) {
+		b.drop(dropTooLarge)
+		return sendTooLarge
+	}
+	if !c.room(size) {
+		return sendNoRoom
+	}
+	if fresh {
+		c.commitAlias(topicName, alias)
+	}
+	c.send(packet.AppendPublish(b.scratch[:0], p, c.version))
+	b.Stats.MsgsSent++
+	return sendOK
+}
+
+// outAlias returns the alias to use for topic on c: a known one (fresh =
+// false), a new one to establish (fresh = true; commit it once sent), or 0.
+// New topics take free aliases first, then the least recently used one.
+func (c *conn) outAlias(topic []byte) (alias uint16, fresh bool) {
+	if c.outAliasMax == 0 {
+		return 0, false
+	}
+	c.aliasClock++
+	if a, ok := c.outAliases[string(topic)]; ok {
+		c.aliasUsed[a-1] = c.aliasClock
+		return a, false
+	}
+	if len(c.aliasTopics) < int(c.outAliasMax) {
+		return uint16(len(c.aliasTopics) + 1), true
+	}
+	victim := 0
+	for i, t := range c.aliasUsed {
+		if t < c.aliasUsed[victim] {
+			victim = i
+		}
+	}
+	return uint16(victim + 1), true
+}
+
+func (c *conn) commitAlias(topic []byte, a uint16) {
+	if c.outAliases == nil {
+		c.outAliases = make(map[string]uint16)
+	}
+	t := string(topic)
+	if int(a) > len(c.aliasTopics) {
+		c.aliasTopics = append(c.aliasTopics, t)
+		c.aliasUsed = append(c.aliasUsed, c.aliasClock)
+	} else {
+		delete(c.outAliases, c.aliasTopics[a-1])
+		c.aliasTopics[a-1] = t
+		c.aliasUsed[a-1] = c.aliasClock
+	}
+	c.outAliases[t] = a
+}
