@@ -43,10 +43,10 @@ type conn struct {
 	readOff   bool // input paused: output backed up
 
 	// MQTT 5 limits the client announced.
-	recvMax     int    // how many QoS 1/2 we may have in flight to it
-	maxPacket   uint32 // largest packet it accepts (0 = no limit)
-	aliasMax    uint16 // inbound topic aliases we allow
-	aliases     map[uint16]string
+	recvMax   int    // how many QoS 1/2 we may have in flight to it
+	maxPacket uint32 // largest packet it accepts (0 = no limit)
+	aliasMax  uint16 // inbound topic aliases we allow
+	aliases   map[uint16]string
 
 	// Outbound topic aliases (up to the client's Topic Alias Maximum).
 	outAliasMax uint16

@@ -11,13 +11,13 @@ import (
 type dropReason int
 
 const (
-	dropQueueFull   dropReason = iota // max_queued_messages or max_queued_bytes
-	dropMemory                        // the broker-wide memory_limit
-	dropTooLarge                      // above the subscriber's Maximum Packet Size
-	dropSizeLimit                     // above message_size_limit
-	dropExpired                       // message expiry interval passed
-	dropRetained                      // max_retained_messages or max_retained_bytes
-	dropSlowConsumer                  // QoS 0 for a client whose buffer and queue are full
+	dropQueueFull    dropReason = iota // max_queued_messages or max_queued_bytes
+	dropMemory                         // the broker-wide memory_limit
+	dropTooLarge                       // above the subscriber's Maximum Packet Size
+	dropSizeLimit                      // above message_size_limit
+	dropExpired                        // message expiry interval passed
+	dropRetained                       // max_retained_messages or max_retained_bytes
+	dropSlowConsumer                   // QoS 0 for a client whose buffer and queue are full
 	numDropReasons
 )
 
