@@ -248,3 +248,47 @@ func (c *conn) commitAlias(topic []byte, a uint16) {
 	}
 	c.outAliases[t] = a
 }
+
+// Counters is a snapshot of the broker's accounting, for $SYS and tests.
+type Counters struct {
+	Stats
+	Memory, MemoryLimit int
+	RetainedMessages    int
+	RetainedBytes       int
+	Subscriptions       int
+	Sessions            int
+	MaxQueuedBytes      int // largest single session's queued bytes
+	MaxQueued           int // largest single session's queued messages
+	MaxInflight         int // largest single session's in-flight messages
+	MaxOutputBytes      int // largest connection's unsent output
+	PendingInput        int
+	ListenerConnections []int
+	DropNames           [numDropReasons]string
+}
+
+// Counters takes a snapshot; call it on the loop (Call) or from tests.
+func (b *Broker) Counters() Counters {
+	k := Counters{Stats: b.Stats, Memory: b.mem, MemoryLimit: b.cfg.MemoryLimit,
+		RetainedMessages: b.retained.Len(), RetainedBytes: b.retBytes,
+		Subscriptions: b.tree.Len(), Sessions: len(b.sessions), DropNames: dropNames,
+		PendingInput: b.PendingInputBytes()}
+	for _, s := range b.sessions {
+		k.MaxQueuedBytes = max(k.MaxQueuedBytes, s.qBytes)
+		k.MaxQueued = max(k.MaxQueued, len(s.queue))
+		k.MaxInflight = max(k.MaxInflight, len(s.inflight))
+	}
+	for _, c := range b.conns {
+		k.MaxOutputBytes = max(k.MaxOutputBytes, c.out.Len())
+	}
+	for _, l := range b.listeners {
+		k.ListenerConnections = append(k.ListenerConnections, l.count)
+	}
+	return k
+}
+
+// Snapshot returns Counters from any goroutine.
+func (b *Broker) Snapshot() Counters {
+	var k Counters
+	b.Call(func() { k = b.Counters() })
+	return k
+}
