@@ -62,6 +62,7 @@ type Broker struct {
 	started time.Time
 
 	auth map[string]Authenticator // enhanced authentication methods by name
+	sys  sysState
 
 	Stats Stats
 }
@@ -71,6 +72,7 @@ type Stats struct {
 	Connected, Total, MaxConnected int
 	MsgsReceived, MsgsSent         uint64
 	BytesReceived, BytesSent       uint64
+	PacketsReceived, PacketsSent   uint64
 	Dropped                        uint64
 	Drops                          [numDropReasons]uint64
 	Malformed                      uint64
@@ -215,6 +217,8 @@ var errStop = errors.New("broker stopped")
 // Serve runs the event loop until Close. It returns nil after Close.
 func (b *Broker) Serve() error {
 	defer close(b.done)
+	b.now = time.Now()
+	b.startSys()
 	err := b.loop()
 	if err == errStop {
 		return nil
@@ -384,4 +388,40 @@ func (b *Broker) PendingInputBytes() int {
 		n += cap(c.in)
 	}
 	return n
+}
+
+// Config returns the configuration in force; call it on the loop.
+func (b *Broker) Config() *config.Config { return b.cfg }
+
+// Reload validates next and applies its reloadable fields atomically on the
+// loop; fields that need a restart keep their values and are logged. On any
+// error nothing changes.
+func (b *Broker) Reload(next *config.Config) error {
+	if err := next.Validate(); err != nil {
+		b.log.Errorf("reload refused, keeping the running configuration:\n%v", err)
+		return err
+	}
+	var restart []string
+	if !b.Call(func() {
+		var merged *config.Config
+		merged, restart = b.cfg.Reload(next)
+		b.cfg = merged
+		b.log.setKinds(merged.Log.Types, b.log.verbose)
+		b.log.setDests(merged.Log.Dest)
+		if b.cfg.SysInterval > 0 {
+			b.wheel.schedule(&b.sys.timer, b.now, b.cfg.SysInterval.D())
+		} else {
+			b.wheel.stop(&b.sys.timer)
+		}
+	}) {
+		return errStop
+	}
+	for _, n := range next.Notes {
+		b.log.Warnf("%s", n)
+	}
+	for _, k := range restart {
+		b.log.Warnf("reload: %s changed but needs a restart; keeping the running value", k)
+	}
+	b.log.Noticef("Configuration reloaded from %s.", next.Source)
+	return nil
 }

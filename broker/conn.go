@@ -187,6 +187,7 @@ var (
 // handle dispatches one complete packet. Decoded fields are views into the
 // read buffer and are valid only until handle returns.
 func (c *conn) handle(h packet.FixedHeader, body []byte) error {
+	c.b.Stats.PacketsReceived++
 	if c.state == stateNew {
 		if h.Type == packet.AUTH && c.authX != nil {
 			if err := packet.DecodeDisconnect(&c.b.ps.Disconnect, h.Type, body, c.version); err != nil {
@@ -251,6 +252,7 @@ func (c *conn) send(pkt []byte) {
 	}
 	c.out.write(&c.b.pool, pkt)
 	c.b.Stats.BytesSent += uint64(len(pkt))
+	c.b.Stats.PacketsSent++
 	c.b.markDirty(c)
 	if cap(pkt) > cap(c.b.scratch) && cap(pkt) <= maxScratch {
 		c.b.scratch = pkt[:0] // keep the grown encode buffer

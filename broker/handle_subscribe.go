@@ -51,6 +51,9 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 			rec.filter = stored[len("$share/")+len(group)+1:]
 		}
 		existed := b.tree.Subscribe(rec.group, rec.filter, s, opts)
+		if isSysFilter(rec.filter) && !existed {
+			b.sysSubscribed(1)
+		}
 		if s.subs == nil {
 			s.subs = make(map[string]subscription)
 		}
@@ -96,6 +99,9 @@ func (c *conn) handleUnsubscribe(p *packet.Subscribe) error {
 			return
 		}
 		b.tree.Unsubscribe(rec.group, rec.filter, s)
+		if isSysFilter(rec.filter) {
+			b.sysSubscribed(-1)
+		}
 		delete(s.subs, string(sub.Filter))
 		reasons = append(reasons, byte(packet.Success))
 		b.log.logf(logUnsubscribe, "%s %s", s.id, sub.Filter)

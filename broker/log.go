@@ -30,39 +30,74 @@ var logKindNames = map[string]logKind{
 // Logger writes timestamped lines to the configured destinations. Lines are
 // short and bounded; debug output is off unless asked for.
 type Logger struct {
-	mu    sync.Mutex
-	out   []io.Writer
-	kinds logKind
+	mu      sync.Mutex
+	out     []io.Writer
+	kinds   logKind
+	verbose bool
+	fixed   bool // SetOutput was called: keep that destination
 }
 
 // NewLogger makes a logger for Mosquitto-style destinations and types.
 func NewLogger(dests, types []string) *Logger {
 	l := &Logger{}
+	l.setDests(dests)
+	l.setKinds(types, false)
+	return l
+}
+
+func (l *Logger) setDests(dests []string) {
+	var out []io.Writer
 	for _, d := range dests {
 		switch d {
 		case "stdout":
-			l.out = append(l.out, os.Stdout)
+			out = append(out, os.Stdout)
 		case "stderr":
-			l.out = append(l.out, os.Stderr)
+			out = append(out, os.Stderr)
 		}
 	}
-	for _, t := range types {
-		l.kinds |= logKindNames[t]
+	l.mu.Lock()
+	if !l.fixed {
+		l.out = out
 	}
-	return l
+	l.mu.Unlock()
+}
+
+func (l *Logger) setKinds(types []string, verbose bool) {
+	var k logKind
+	for _, t := range types {
+		k |= logKindNames[t]
+	}
+	if verbose {
+		k = 0xffff
+	}
+	l.mu.Lock()
+	l.kinds = k
+	l.mu.Unlock()
 }
 
 // SetOutput replaces the destinations (tests use a buffer).
 func (l *Logger) SetOutput(w io.Writer) {
 	l.mu.Lock()
-	l.out = []io.Writer{w}
+	l.out, l.fixed = []io.Writer{w}, true
 	l.mu.Unlock()
 }
 
-// Verbose turns every kind of message on (midge -v).
-func (l *Logger) Verbose() { l.kinds = 0xffff }
+// Verbose turns every kind of message on (midge -v), also across reloads.
+func (l *Logger) Verbose() {
+	l.mu.Lock()
+	l.kinds, l.verbose = 0xffff, true
+	l.mu.Unlock()
+}
 
-func (l *Logger) enabled(k logKind) bool { return l != nil && l.kinds&k != 0 }
+func (l *Logger) enabled(k logKind) bool {
+	if l == nil {
+		return false
+	}
+	l.mu.Lock()
+	on := l.kinds&k != 0
+	l.mu.Unlock()
+	return on
+}
 
 func (l *Logger) logf(k logKind, format string, args ...any) {
 	if !l.enabled(k) {

@@ -211,6 +211,9 @@ func (s *session) resend() {
 func (s *session) clearSubscriptions() {
 	for _, sub := range s.subs {
 		s.b.tree.Unsubscribe(sub.group, sub.filter, s)
+		if isSysFilter(sub.filter) {
+			s.b.sysSubscribed(-1)
+		}
 	}
 	s.subs = nil
 }

@@ -95,7 +95,21 @@ func runBroker(args []string) int {
 		for s := range sig {
 			switch s {
 			case syscall.SIGHUP:
-				log.Warnf("SIGHUP: configuration reload is not supported yet; keeping the running configuration")
+				if *cfgPath == "" {
+					log.Noticef("SIGHUP: running on the embedded default; nothing to reload")
+					continue
+				}
+				next, err := config.Load(*cfgPath)
+				if err != nil {
+					log.Errorf("reload refused, keeping the running configuration:\n%v", err)
+					continue
+				}
+				if *port != 0 {
+					for i := range next.Listeners {
+						next.Listeners[i].Port = *port
+					}
+				}
+				b.Reload(next)
 			case syscall.SIGUSR2:
 				b.Do(b.LogSubscriptions)
 			default:

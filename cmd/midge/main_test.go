@@ -11,9 +11,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"midge/broker/packet"
 )
 
 var midgeBin string
@@ -234,4 +237,88 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 	ut, _ := strconv.Atoi(f[11])
 	st, _ := strconv.Atoi(f[12])
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// SIGHUP: a broken file keeps the running configuration and logs the file
+// and line; a good one is applied.
+func TestSIGHUPReload(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "midge.toml")
+	os.WriteFile(conf, []byte("max_keepalive = 100\n[[listener]]\nport = 0\nbind_address = \"127.0.0.1\"\n"), 0o644)
+	cmd := exec.Command(midgeBin, "-c", conf)
+	var logs syncBuffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	port := ""
+	for i := 0; i < 100 && port == ""; i++ {
+		if m := listenRe.FindStringSubmatch(logs.String()); m != nil {
+			port = m[2]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	keepalive := func() int {
+		c, err := net.Dial("tcp", "127.0.0.1:"+port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write(packet.AppendConnect(nil, &packet.Connect{Version: packet.Version5, ClientID: []byte("k"), CleanStart: true, KeepAlive: 1000}))
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		buf := make([]byte, 256)
+		n, _ := c.Read(buf)
+		h, ok, err := packet.ReadHeader(buf[:n], 0)
+		if !ok || err != nil {
+			t.Fatalf("no CONNACK: %v", err)
+		}
+		var ack packet.Connack
+		packet.DecodeConnack(&ack, buf[h.Size:h.Len()], packet.Version5)
+		return int(ack.Props.ServerKeepAlive)
+	}
+	if ka := keepalive(); ka != 100 {
+		t.Fatalf("server keep alive %d", ka)
+	}
+	os.WriteFile(conf, []byte("max_keepalive = 100\nmax_keepalive_typo = 5\n"), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, &logs, "midge.toml:2")
+	if ka := keepalive(); ka != 100 {
+		t.Fatalf("broken reload changed the keep alive to %d", ka)
+	}
+	os.WriteFile(conf, []byte("max_keepalive = 50\n[[listener]]\nport = 0\nbind_address = \"127.0.0.1\"\n"), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, &logs, "Configuration reloaded")
+	if ka := keepalive(); ka != 50 {
+		t.Fatalf("server keep alive %d after reload, want 50", ka)
+	}
+}
+
+func waitFor(t *testing.T, logs *syncBuffer, s string) {
+	t.Helper()
+	for i := 0; i < 150; i++ {
+		if strings.Contains(logs.String(), s) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("log never said %q:\n%s", s, logs.String())
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

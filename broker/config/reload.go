@@ -1,0 +1,65 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+)
+
+// Reload returns the configuration to run after a reload: c with every
+// field tagged `reload:"yes"` taken from next, and the keys of the fields
+// that differ in next but need a restart (they keep c's values).
+func (c *Config) Reload(next *Config) (*Config, []string) {
+	out := *c
+	out.Notes = next.Notes
+	var restart []string
+	merge(reflect.ValueOf(&out).Elem(), reflect.ValueOf(next).Elem(), "", &restart)
+	return &out, restart
+}
+
+func merge(dst, src reflect.Value, prefix string, restart *[]string) {
+	t := dst.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		key := strings.Split(f.Tag.Get("toml"), ",")[0]
+		if key == "" || key == "-" {
+			continue
+		}
+		if prefix != "" {
+			key = prefix + "." + key
+		}
+		d, s := dst.Field(i), src.Field(i)
+		switch {
+		case f.Tag.Get("reload") == "yes":
+			d.Set(s)
+		case f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(Duration(0)):
+			merge(d, s, key, restart)
+		case !reflect.DeepEqual(d.Interface(), s.Interface()):
+			*restart = append(*restart, key)
+		}
+	}
+}
+
+// ReloadableKeys lists the keys a reload applies (for docs and tests).
+func ReloadableKeys() []string {
+	var keys []string
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			key := strings.Split(f.Tag.Get("toml"), ",")[0]
+			if key == "" || key == "-" {
+				continue
+			}
+			if prefix != "" {
+				key = prefix + "." + key
+			}
+			if f.Tag.Get("reload") == "yes" {
+				keys = append(keys, key)
+			} else if f.Type.Kind() == reflect.Struct {
+				walk(f.Type, key)
+			}
+		}
+	}
+	walk(reflect.TypeOf(Config{}), "")
+	return keys
+}
