@@ -7,7 +7,7 @@ export CGO_ENABLED = 0
 GOFLAGS_BUILD = -trimpath -ldflags '-s -w'
 FUZZTIME  ?= 10s
 
-.PHONY: build run test unit fuzz bench lint clean
+.PHONY: build run test unit fuzz bench gobench lint clean
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/midge
@@ -34,7 +34,11 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzMosquittoConf -fuzztime $(FUZZTIME) ./broker/config
 	$(GO) test -run XXX -fuzz FuzzTOML -fuzztime $(FUZZTIME) ./broker/config
 
+# Side by side with Debian's mosquitto; writes docs/benchmarks.md.
 bench:
+	tools/bench.sh
+
+gobench:
 	$(GO) test -run XXX -bench . -benchmem ./broker/...
 
 lint:

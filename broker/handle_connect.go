@@ -318,18 +318,9 @@ func (b *Broker) detach(c *conn, graceful bool) {
 	b.Stats.Connected--
 	// Queued QoS 0 messages are not kept for an offline session (unless
 	// queue_qos0_messages asks for it).
-	kept := s.queue[:0]
-	for _, d := range s.queue {
-		if d.qos > 0 || (b.cfg.QueueQoS0Messages && s.expiry > 0) {
-			kept = append(kept, d)
-		} else {
-			s.uncharge(d.size, false)
-		}
-	}
-	for i := len(kept); i < len(s.queue); i++ {
-		s.queue[i] = nil
-	}
-	s.queue = kept
+	keepQoS0 := b.cfg.QueueQoS0Messages && s.expiry > 0
+	s.queue.filter(func(d *delivery) bool { return d.qos > 0 || keepQoS0 },
+		func(d *delivery) { s.uncharge(d.size, false) })
 	if graceful {
 		s.will = nil
 	}
@@ -358,13 +349,12 @@ func (b *Broker) endSession(s *session) {
 	b.wheel.stop(&s.expTimer)
 	b.wheel.stop(&s.willTimer)
 	s.clearSubscriptions()
-	for _, d := range s.queue {
-		s.uncharge(d.size, false)
-	}
+	s.queue.each(func(d *delivery) { s.uncharge(d.size, false) })
 	for id := range s.inflight {
 		s.settle(id)
 	}
-	s.queue, s.inflight, s.recvQoS2 = nil, nil, nil
+	s.queue.reset()
+	s.inflight, s.recvQoS2 = nil, nil
 	if b.sessions[s.id] == s {
 		delete(b.sessions, s.id)
 	}

@@ -218,7 +218,7 @@ func (b *Broker) deliver(s *session, topicName, payload []byte, qos byte, retain
 		if !online && !(b.cfg.QueueQoS0Messages && s.expiry > 0) {
 			return m, false
 		}
-		if online && len(s.queue) == 0 {
+		if online && s.queue.len() == 0 {
 			p := packet.Publish{Topic: topicName, Payload: payload, Retain: retain}
 			if props != nil {
 				p.Props = *props
@@ -243,7 +243,7 @@ func (b *Broker) deliver(s *session, topicName, payload []byte, qos byte, retain
 	if len(subIDs) > 0 {
 		d.subIDs = append([]uint32(nil), subIDs...)
 	}
-	if online && len(s.queue) == 0 && (qos == 0 || s.inflightRoom(d)) && b.mem+d.size <= b.cfg.MemoryLimit {
+	if online && s.queue.len() == 0 && (qos == 0 || s.inflightRoom(d)) && b.mem+d.size <= b.cfg.MemoryLimit {
 		if _, ok := remaining(m, b.now); !ok {
 			b.drop(dropExpired)
 			return m, false

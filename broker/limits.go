@@ -79,10 +79,7 @@ func (s *session) policy() string {
 
 // dropOldest removes the oldest queued message, counting reason.
 func (s *session) dropOldest(r dropReason) {
-	d := s.queue[0]
-	copy(s.queue, s.queue[1:])
-	s.queue[len(s.queue)-1] = nil
-	s.queue = s.queue[:len(s.queue)-1]
+	d := s.queue.pop()
 	s.uncharge(d.size, false)
 	s.b.drop(r)
 }
@@ -98,7 +95,7 @@ func (s *session) enqueue(d *delivery) (kept, rejected bool) {
 	b := s.b
 	cfg := b.cfg
 	pol := s.policy()
-	for len(s.queue) >= cfg.MaxQueuedMessages || (len(s.queue) > 0 && s.qBytes+d.size > cfg.MaxQueuedBytes) {
+	for s.queue.len() >= cfg.MaxQueuedMessages || (s.queue.len() > 0 && s.qBytes+d.size > cfg.MaxQueuedBytes) {
 		if pol != "drop-oldest" {
 			reason := dropQueueFull
 			if d.qos == 0 && s.conn != nil {
@@ -115,7 +112,7 @@ func (s *session) enqueue(d *delivery) (kept, rejected bool) {
 			users++
 		}
 		if s.qBytes+s.fBytes+d.size > cfg.MemoryLimit/users {
-			if pol == "drop-oldest" && len(s.queue) > 0 {
+			if pol == "drop-oldest" && s.queue.len() > 0 {
 				s.dropOldest(dropMemory)
 				continue
 			}
@@ -129,7 +126,7 @@ func (s *session) enqueue(d *delivery) (kept, rejected bool) {
 		}
 		v.dropOldest(dropMemory)
 	}
-	s.queue = append(s.queue, d)
+	s.queue.push(d)
 	s.charge(d.size, false)
 	return true, false
 }
@@ -138,7 +135,7 @@ func (s *session) enqueue(d *delivery) (kept, rejected bool) {
 func (b *Broker) biggestQueue() *session {
 	var big *session
 	for _, s := range b.sessions {
-		if len(s.queue) > 0 && (big == nil || s.qBytes > big.qBytes) {
+		if s.queue.len() > 0 && (big == nil || s.qBytes > big.qBytes) {
 			big = s
 		}
 	}
@@ -274,7 +271,7 @@ func (b *Broker) Counters() Counters {
 		PendingInput: b.PendingInputBytes()}
 	for _, s := range b.sessions {
 		k.MaxQueuedBytes = max(k.MaxQueuedBytes, s.qBytes)
-		k.MaxQueued = max(k.MaxQueued, len(s.queue))
+		k.MaxQueued = max(k.MaxQueued, s.queue.len())
 		k.MaxInflight = max(k.MaxInflight, len(s.inflight))
 	}
 	for _, c := range b.conns {

@@ -21,7 +21,7 @@ type session struct {
 
 	subs map[string]subscription // by full filter (shared ones with their $share prefix)
 
-	queue    []*delivery // waiting for an in-flight slot or output room
+	queue    dqueue // waiting for an in-flight slot or output room
 	inflight map[uint16]*delivery
 	qBytes   int // bytes of queued messages
 	fBytes   int // bytes of in-flight messages
@@ -102,9 +102,8 @@ func (s *session) pump() {
 		return
 	}
 	b := s.b
-	n := 0
-	for n < len(s.queue) {
-		d := s.queue[n]
+	for s.queue.len() > 0 {
+		d := s.queue.front()
 		if d.qos > 0 && !s.inflightRoom(d) {
 			break
 		}
@@ -113,15 +112,8 @@ func (s *session) pump() {
 		} else if !s.transmit(d) {
 			break
 		}
-		s.queue[n] = nil
+		s.queue.pop()
 		s.uncharge(d.size, false)
-		n++
-	}
-	if n > 0 {
-		s.queue = append(s.queue[:0], s.queue[n:]...)
-		if len(s.queue) == 0 {
-			s.queue = nil
-		}
 	}
 }
 

@@ -148,7 +148,7 @@ func (b *Broker) publishSys() {
 func (b *Broker) queuedMessages() int {
 	n := 0
 	for _, s := range b.sessions {
-		n += len(s.queue) + len(s.inflight)
+		n += s.queue.len() + len(s.inflight)
 	}
 	return n
 }

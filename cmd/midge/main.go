@@ -24,6 +24,7 @@ func init() {
 		"pub":     {runPub, "publish messages (mosquitto_pub flags)"},
 		"sub":     {runSub, "subscribe and print messages (mosquitto_sub flags)"},
 		"convert": {runConvert, "print a mosquitto.conf as midge TOML"},
+		"bench":   {runBench, "load generator: fanin, fanout, latency, idle, check"},
 		"version": {runVersion, "print the version and compiled-in features"},
 		"help":    {runHelp, "list the commands"},
 	}
@@ -52,7 +53,7 @@ func dispatch(argv []string) int {
 
 func runHelp(args []string) int {
 	fmt.Println("usage: midge [command] [flags]\n\ncommands:")
-	for _, n := range []string{"broker", "pub", "sub", "convert", "version", "help"} {
+	for _, n := range []string{"broker", "pub", "sub", "bench", "convert", "version", "help"} {
 		fmt.Printf("  %-8s %s\n", n, commands[n].help)
 	}
 	return 0
