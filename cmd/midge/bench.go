@@ -454,7 +454,7 @@ func benchFlow(o *benchOpts, pubs, subs, per int) (map[string]string, error) {
 		"scenario": o.scenario, "qos": strconv.Itoa(o.qos), "pubs": strconv.Itoa(pubs), "subs": strconv.Itoa(subs),
 		"size": strconv.Itoa(o.size), "sent": strconv.FormatInt(want, 10), "delivered": strconv.FormatInt(got, 10),
 		"lost": strconv.FormatInt(total-got, 10), "dup": strconv.FormatInt(dup, 10), "reordered": strconv.FormatInt(reord, 10),
-		"elapsed_s": strconv.FormatFloat(elapsed.Seconds(), 'f', 3, 64),
+		"elapsed_s":  strconv.FormatFloat(elapsed.Seconds(), 'f', 3, 64),
 		"msgs_per_s": strconv.FormatFloat(float64(got)/elapsed.Seconds(), 'f', 0, 64),
 	}
 	if cpu0 >= 0 && cpu1 >= 0 && got > 0 {
