@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"net/netip"
 	"runtime"
 	"testing"
 
@@ -46,7 +47,7 @@ func (h *harness) socketpair() [2]int {
 func (h *harness) conn(id string, v byte) *conn {
 	fds := h.socketpair()
 	b := h.b
-	c := newConn(b, b.listeners[0], fds[0], nil)
+	c := newConn(b, b.listeners[0], fds[0], netip.AddrPort{})
 	b.conns[fds[0]] = c
 	b.nconns++
 	b.poller.Add(fds[0], true, false)

@@ -44,12 +44,22 @@ func authCode(err error) packet.ReasonCode {
 	return packet.NotAuthorized
 }
 
+// authState is a connection's enhanced authentication: the method named in
+// CONNECT, the exchange in progress, and the CONNECT kept while it runs.
+type authState struct {
+	method  string
+	x       AuthExchange
+	done    bool
+	reply   []byte
+	connect []byte
+}
+
 // sendAuth sends an AUTH packet with the connection's method.
 func (c *conn) sendAuth(code packet.ReasonCode, data []byte) {
 	var d packet.Disconnect
 	d.Reason = code
 	d.Props.Set(packet.PropAuthMethod)
-	d.Props.AuthMethod = []byte(c.authMethod)
+	d.Props.AuthMethod = []byte(c.auth.method)
 	if data != nil {
 		d.Props.Set(packet.PropAuthData)
 		d.Props.AuthData = data
@@ -66,22 +76,23 @@ var (
 // started, or a re-authentication (reason 0x19) of a connected client.
 func (c *conn) handleAuth(d *packet.Disconnect) error {
 	b := c.b
-	if c.authMethod == "" {
+	st := c.auth
+	if st == nil {
 		return errAuthUnexpected // [MQTT-4.12.0-?] AUTH without a method in CONNECT
 	}
-	if string(d.Props.AuthMethod) != c.authMethod {
+	if string(d.Props.AuthMethod) != st.method {
 		return errAuthMethodDiff // [MQTT-4.12.0-5]
 	}
 	switch {
-	case d.Reason == packet.ReAuthenticate && c.state == stateConnected && c.authX == nil:
-		c.authX = b.auth[c.authMethod].Begin(c.clientID, "")
-	case d.Reason == packet.ContinueAuthentication && c.authX != nil:
+	case d.Reason == packet.ReAuthenticate && c.state == stateConnected && st.x == nil:
+		st.x = b.auth[st.method].Begin(c.clientID, "")
+	case d.Reason == packet.ContinueAuthentication && st.x != nil:
 	default:
 		return &packet.FieldError{Packet: packet.AUTH, Field: "reason code", Err: packet.ErrProtocol}
 	}
-	reply, done, err := c.authX.Step(d.Props.AuthData)
+	reply, done, err := st.x.Step(d.Props.AuthData)
 	if err != nil {
-		c.authX = nil
+		st.x = nil
 		if c.state == stateNew {
 			return c.refuse(&refusal{authCode(err), err.Error()})
 		}
@@ -94,10 +105,10 @@ func (c *conn) handleAuth(d *packet.Disconnect) error {
 		c.sendAuth(packet.ContinueAuthentication, reply)
 		return nil
 	}
-	c.authX = nil
+	st.x = nil
 	if c.state == stateNew {
-		c.authDone, c.authReply = true, reply
-		return c.handleConnect(c.pendingConnect)
+		st.done, st.reply = true, reply
+		return c.handleConnect(st.connect)
 	}
 	c.sendAuth(packet.Success, reply)
 	return nil

@@ -88,7 +88,7 @@ type listener struct {
 	resume timer // re-arms accepting after the process ran out of fds
 }
 
-func (l *listener) onResume() {
+func (l *listener) onTimer(*timer) {
 	if l.paused {
 		l.paused = false
 		l.b.poller.Modify(l.fd, true, false)
@@ -142,7 +142,7 @@ func New(cfg *config.Config, log *Logger) (*Broker, error) {
 			return nil, err
 		}
 		l := &listener{b: b, fd: fd, addr: addr, cfg: lc}
-		l.resume.fire = l.onResume
+		l.resume.owner = l
 		b.listeners = append(b.listeners, l)
 		log.Noticef("Opening ipv%d listen socket on %s.", ipVersion(addr), addr)
 	}
@@ -304,7 +304,7 @@ func (b *Broker) accept(l *listener) {
 			}
 			return
 		}
-		remote := platform.SockaddrToTCP(sa)
+		remote := platform.SockaddrToAddrPort(sa)
 		if b.nconns >= b.cfg.MaxConnections || (l.cfg.MaxConnections > 0 && l.count >= l.cfg.MaxConnections) {
 			b.log.Noticef("Client connection from %v denied: connection limit reached.", remote)
 			platform.Close(fd)

@@ -2,7 +2,7 @@ package broker
 
 import (
 	"errors"
-	"net"
+	"net/netip"
 	"time"
 
 	"midge/broker/packet"
@@ -26,7 +26,7 @@ type conn struct {
 	b      *Broker
 	ln     *listener
 	fd     int
-	remote *net.TCPAddr
+	remote netip.AddrPort
 	state  connState
 
 	version   byte
@@ -50,24 +50,15 @@ type conn struct {
 
 	// Outbound topic aliases (up to the client's Topic Alias Maximum).
 	outAliasMax uint16
-	outAliases  map[string]uint16
-	aliasTopics []string // by alias-1
-	aliasUsed   []uint64 // last use, by alias-1
-	aliasClock  uint64
+	out5        *outAliases // made on first use
 	problemInfo bool
 
-	// Enhanced authentication: the method named in CONNECT, the exchange in
-	// progress, and the CONNECT kept while it runs.
-	authMethod     string
-	authX          AuthExchange
-	authDone       bool
-	authReply      []byte
-	pendingConnect []byte
+	auth *authState // enhanced authentication, when CONNECT named a method
 }
 
-func newConn(b *Broker, l *listener, fd int, remote *net.TCPAddr) *conn {
+func newConn(b *Broker, l *listener, fd int, remote netip.AddrPort) *conn {
 	c := &conn{b: b, ln: l, fd: fd, remote: remote, lastRecv: b.now, problemInfo: true}
-	c.timer.fire = c.onTimer
+	c.timer.owner = c
 	return c
 }
 
@@ -189,13 +180,13 @@ var (
 func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 	c.b.Stats.PacketsReceived++
 	if c.state == stateNew {
-		if h.Type == packet.AUTH && c.authX != nil {
+		if h.Type == packet.AUTH && c.auth != nil && c.auth.x != nil {
 			if err := packet.DecodeDisconnect(&c.b.ps.Disconnect, h.Type, body, c.version); err != nil {
 				return err
 			}
 			return c.handleAuth(&c.b.ps.Disconnect)
 		}
-		if h.Type != packet.CONNECT || c.authX != nil {
+		if h.Type != packet.CONNECT || (c.auth != nil && c.auth.x != nil) {
 			return errNotConnect // [MQTT-3.1.0-1]
 		}
 		return c.handleConnect(body)
@@ -323,7 +314,7 @@ func (c *conn) setInterest() {
 
 // onTimer is the connection's one timer: connect timeout before CONNECT,
 // keep alive after, and the linger limit while closing.
-func (c *conn) onTimer() {
+func (c *conn) onTimer(*timer) {
 	b := c.b
 	switch c.state {
 	case stateNew:
@@ -402,7 +393,7 @@ func (c *conn) close(graceful bool) {
 	}
 	c.state = stateClosing
 	c.in = nil
-	c.aliases, c.outAliases, c.aliasTopics, c.aliasUsed = nil, nil, nil, nil
+	c.aliases, c.out5, c.auth = nil, nil, nil
 	if c.out.Len() == 0 {
 		c.lingerClose()
 		return

@@ -3,6 +3,7 @@ package broker
 import (
 	"encoding/hex"
 	"encoding/json"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ import (
 func (h *harness) rawConn() *conn {
 	fds := h.socketpair()
 	b := h.b
-	c := newConn(b, b.listeners[0], fds[0], nil)
+	c := newConn(b, b.listeners[0], fds[0], netip.AddrPort{})
 	b.conns[fds[0]] = c
 	b.nconns++
 	b.poller.Add(fds[0], true, false)

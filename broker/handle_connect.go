@@ -130,24 +130,23 @@ func (c *conn) handleConnect(body []byte) error {
 	var authReply []byte
 	authed := false
 	if a := b.auth[string(p.Props.AuthMethod)]; a != nil && p.Props.Has(packet.PropAuthMethod) {
-		if !c.authDone {
+		if c.auth == nil || !c.auth.done {
 			// Enhanced authentication [MQTT-4.12]: keep the CONNECT and
 			// continue when the exchange completes (AUTH packets).
-			c.authX = a.Begin(id, string(p.Username))
-			c.authMethod = string(p.Props.AuthMethod)
-			reply, done, err := c.authX.Step(p.Props.AuthData)
+			c.auth = &authState{method: string(p.Props.AuthMethod), x: a.Begin(id, string(p.Username))}
+			reply, done, err := c.auth.x.Step(p.Props.AuthData)
 			if err != nil {
 				return c.refuse(&refusal{authCode(err), err.Error()})
 			}
 			if !done {
-				c.pendingConnect = append([]byte(nil), body...)
+				c.auth.connect = append([]byte(nil), body...)
 				c.sendAuth(packet.ContinueAuthentication, reply)
 				return nil
 			}
-			c.authReply = reply
+			c.auth.reply = reply
 		}
-		authReply, authed = c.authReply, true
-		c.authX, c.authDone, c.authReply, c.pendingConnect = nil, false, nil, nil
+		authReply, authed = c.auth.reply, true
+		c.auth.x, c.auth.done, c.auth.reply, c.auth.connect = nil, false, nil, nil
 	}
 	if !cfg.AllowAnonymous && !authed {
 		if !p.UsernameFlag {
@@ -254,7 +253,7 @@ func (c *conn) handleConnect(body []byte) error {
 		}
 		if authed {
 			props.Set(packet.PropAuthMethod)
-			props.AuthMethod = []byte(c.authMethod)
+			props.AuthMethod = []byte(c.auth.method)
 			if authReply != nil {
 				props.Set(packet.PropAuthData)
 				props.AuthData = authReply

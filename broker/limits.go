@@ -213,37 +213,47 @@ func (c *conn) outAlias(topic []byte) (alias uint16, fresh bool) {
 	if c.outAliasMax == 0 {
 		return 0, false
 	}
-	c.aliasClock++
-	if a, ok := c.outAliases[string(topic)]; ok {
-		c.aliasUsed[a-1] = c.aliasClock
+	if c.out5 == nil {
+		c.out5 = &outAliases{byTopic: make(map[string]uint16)}
+	}
+	o := c.out5
+	o.clock++
+	if a, ok := o.byTopic[string(topic)]; ok {
+		o.used[a-1] = o.clock
 		return a, false
 	}
-	if len(c.aliasTopics) < int(c.outAliasMax) {
-		return uint16(len(c.aliasTopics) + 1), true
+	if len(o.topics) < int(c.outAliasMax) {
+		return uint16(len(o.topics) + 1), true
 	}
 	victim := 0
-	for i, t := range c.aliasUsed {
-		if t < c.aliasUsed[victim] {
+	for i, t := range o.used {
+		if t < o.used[victim] {
 			victim = i
 		}
 	}
 	return uint16(victim + 1), true
 }
 
+// outAliases is a connection's outbound topic alias table.
+type outAliases struct {
+	byTopic map[string]uint16
+	topics  []string // by alias-1
+	used    []uint64 // last use, by alias-1
+	clock   uint64
+}
+
 func (c *conn) commitAlias(topic []byte, a uint16) {
-	if c.outAliases == nil {
-		c.outAliases = make(map[string]uint16)
-	}
+	o := c.out5
 	t := string(topic)
-	if int(a) > len(c.aliasTopics) {
-		c.aliasTopics = append(c.aliasTopics, t)
-		c.aliasUsed = append(c.aliasUsed, c.aliasClock)
+	if int(a) > len(o.topics) {
+		o.topics = append(o.topics, t)
+		o.used = append(o.used, o.clock)
 	} else {
-		delete(c.outAliases, c.aliasTopics[a-1])
-		c.aliasTopics[a-1] = t
-		c.aliasUsed[a-1] = c.aliasClock
+		delete(o.byTopic, o.topics[a-1])
+		o.topics[a-1] = t
+		o.used[a-1] = o.clock
 	}
-	c.outAliases[t] = a
+	o.byTopic[t] = a
 }
 
 // Counters is a snapshot of the broker's accounting, for $SYS and tests.

@@ -2,7 +2,9 @@ package broker_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -306,5 +308,105 @@ func TestQueueQoS0ForOfflineSessions(t *testing.T) {
 	back := connect(t, addr, "s", packet.Version311, false, nil)
 	if m := back.ReadPublish(2 * time.Second); string(m.Payload) != "kept" {
 		t.Fatalf("got %q", m.Payload)
+	}
+}
+
+// Outbound topic aliases against Paho's router, which resolves them.
+func TestOutboundTopicAliasesPaho(t *testing.T) {
+	_, addr := testutil.StartBroker(t, nil)
+	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	got := make(chan *paho.Publish, 100)
+	router := paho.NewStandardRouter()
+	router.DefaultHandler(func(p *paho.Publish) { got <- p })
+	c := paho.NewClient(paho.ClientConfig{Conn: conn, Router: router, OnClientError: func(error) {}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := c.Connect(ctx, &paho.Connect{ClientID: "ta", CleanStart: true, KeepAlive: 30,
+		Properties: &paho.ConnectProperties{TopicAliasMaximum: u16(2)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "pa/#", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	pub := dial5(t, addr, &paho.Connect{ClientID: "p", CleanStart: true})
+	topics := []string{"pa/a", "pa/a", "pa/b", "pa/c", "pa/a", "pa/c", "pa/c"}
+	for _, tp := range topics {
+		pub.pub(t, &paho.Publish{Topic: tp, QoS: 1, Payload: []byte(tp)})
+	}
+	// Paho's router resolves an alias for its routing but hands the handler
+	// the packet as sent, so the test keeps its own alias table.
+	aliased := 0
+	known := map[uint16]string{}
+	for _, tp := range topics {
+		select {
+		case m := <-got:
+			name := m.Topic
+			if m.Properties != nil && m.Properties.TopicAlias != nil {
+				aliased++
+				if name != "" {
+					known[*m.Properties.TopicAlias] = name
+				} else {
+					name = known[*m.Properties.TopicAlias]
+				}
+			}
+			if name != tp || string(m.Payload) != tp {
+				t.Fatalf("got %q/%q, want %q", name, m.Payload, tp)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("no message for %s", tp)
+		}
+	}
+	if aliased != len(topics) {
+		t.Fatalf("%d of %d deliveries used an alias", aliased, len(topics))
+	}
+}
+
+// Session expiry: 0xFFFFFFFF is capped by max_session_expiry and the client
+// is told; a DISCONNECT may shorten it; a will delay longer than the
+// session's life fires when the session ends [MQTT-3.1.3-9].
+func TestSessionExpiryEdges(t *testing.T) {
+	_, addr := testutil.StartBroker(t, func(c *config.Config) { c.MaxSessionExpiry = config.Duration(time.Hour) })
+	forever := dial5(t, addr, &paho.Connect{ClientID: "f", CleanStart: true, Properties: &paho.ConnectProperties{SessionExpiryInterval: u32(0xFFFFFFFF)}})
+	if se := forever.connack.Properties.SessionExpiryInterval; se == nil || *se != 3600 {
+		t.Fatalf("CONNACK session expiry %v, want 3600", se)
+	}
+	// A session of 60 s ended by DISCONNECT with expiry 0 is gone at once.
+	d := dial5(t, addr, &paho.Connect{ClientID: "d", CleanStart: true, Properties: &paho.ConnectProperties{SessionExpiryInterval: u32(60)}})
+	d.sub(t, paho.SubscribeOptions{Topic: "x", QoS: 1})
+	d.Disconnect(&paho.Disconnect{Properties: &paho.DisconnectProperties{SessionExpiryInterval: u32(0)}})
+	time.Sleep(50 * time.Millisecond)
+	if again := dial5(t, addr, &paho.Connect{ClientID: "d", CleanStart: false}); again.connack.SessionPresent {
+		t.Fatal("session survived DISCONNECT with expiry 0")
+	}
+	// Will delay 10 s, session expiry 1 s: the will comes with the session's end.
+	w := connect(t, addr, "watch", packet.Version5, true, nil)
+	subscribe(t, w, "wx", 0)
+	v := connect(t, addr, "v", packet.Version5, true, func(p *packet.Connect) {
+		withExpiry(1)(p)
+		p.WillFlag, p.WillTopic, p.WillPayload = true, []byte("wx"), []byte("end")
+		p.WillProps.Set(packet.PropWillDelay)
+		p.WillProps.WillDelay = 10
+	})
+	v.Conn.Close()
+	start := time.Now()
+	m := w.ReadPublish(4 * time.Second)
+	if string(m.Payload) != "end" || time.Since(start) > 3*time.Second || time.Since(start) < 800*time.Millisecond {
+		t.Fatalf("will %q after %v", m.Payload, time.Since(start))
+	}
+}
+
+func TestListenerAndGlobalConnectionLimits(t *testing.T) {
+	b, addr := testutil.StartBroker(t, func(c *config.Config) { c.Listeners[0].MaxConnections = 2 })
+	connect(t, addr, "a", packet.Version311, true, nil)
+	connect(t, addr, "b", packet.Version311, true, nil)
+	r := testutil.Dial(t, addr)
+	r.Send(packet.AppendConnect(nil, &packet.Connect{Version: packet.Version311, ClientID: []byte("c"), CleanStart: true}))
+	r.ExpectReason(2*time.Second, -1)
+	if k := b.Snapshot(); k.ListenerConnections[0] != 2 {
+		t.Fatalf("listener connections %v", k.ListenerConnections)
 	}
 }

@@ -67,8 +67,8 @@ const (
 
 func newSession(b *Broker, id string) *session {
 	s := &session{b: b, id: id}
-	s.expTimer.fire = s.onExpire
-	s.willTimer.fire = s.onWillDelay
+	s.expTimer.owner = s
+	s.willTimer.owner = s
 	return s
 }
 
@@ -208,6 +208,14 @@ func (s *session) clearSubscriptions() {
 		}
 	}
 	s.subs = nil
+}
+
+func (s *session) onTimer(t *timer) {
+	if t == &s.expTimer {
+		s.onExpire()
+	} else {
+		s.onWillDelay()
+	}
 }
 
 // onExpire ends a disconnected session whose expiry interval has passed.

@@ -35,7 +35,7 @@ func (b *Broker) sysSubscribed(delta int) {
 }
 
 func (b *Broker) startSys() {
-	b.sys.timer.fire = b.onSys
+	b.sys.timer.owner = timerFunc(b.onSys)
 	if b.cfg.SysInterval > 0 {
 		b.wheel.schedule(&b.sys.timer, b.now, b.cfg.SysInterval.D())
 	}

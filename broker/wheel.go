@@ -19,8 +19,17 @@ type wheel struct {
 	pending *timer
 }
 
+// timerOwner is what a timer calls when it fires. Owners are pointers
+// (connections, sessions, listeners), so arming a timer allocates nothing.
+type timerOwner interface{ onTimer(t *timer) }
+
+// timerFunc adapts a function to timerOwner, for rare timers and tests.
+type timerFunc func()
+
+func (f timerFunc) onTimer(*timer) { f() }
+
 type timer struct {
-	fire       func()
+	owner      timerOwner
 	expire     int64 // absolute tick
 	prev, next *timer
 	slot       int // inPending while in wheel.pending
@@ -109,7 +118,7 @@ func (w *wheel) fireSlot(s int) {
 		t := w.pending
 		w.stop(t)
 		if t.expire <= w.cur {
-			t.fire()
+			t.owner.onTimer(t)
 		} else {
 			w.link(t) // due in a later revolution
 		}

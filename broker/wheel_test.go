@@ -12,14 +12,14 @@ func TestWheelFiresInOrderAndStops(t *testing.T) {
 	var ts [5]timer
 	for i := range ts {
 		i := i
-		ts[i].fire = func() { fired = append(fired, i) }
+		ts[i].owner = timerFunc(func() { fired = append(fired, i) })
 	}
 	w.schedule(&ts[3], start, 300*time.Millisecond)
 	w.schedule(&ts[0], start, 300*time.Millisecond) // same slot, fires first
 	w.schedule(&ts[1], start, 100*time.Millisecond)
 	w.schedule(&ts[2], start, 200*time.Second) // several revolutions away
 	// Stopping a timer from another's fire function is safe.
-	ts[0].fire = func() { fired = append(fired, 0); w.stop(&ts[3]) }
+	ts[0].owner = timerFunc(func() { fired = append(fired, 0); w.stop(&ts[3]) })
 	w.advance(start.Add(150 * time.Millisecond))
 	if len(fired) != 1 || fired[0] != 1 {
 		t.Fatalf("fired %v", fired)

@@ -5,6 +5,7 @@ package platform
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -69,6 +70,17 @@ func SockaddrToTCP(sa unix.Sockaddr) *net.TCPAddr {
 		return &net.TCPAddr{IP: net.IP(append([]byte(nil), a.Addr[:]...)), Port: a.Port}
 	}
 	return nil
+}
+
+// SockaddrToAddrPort converts a socket address without allocating.
+func SockaddrToAddrPort(sa unix.Sockaddr) netip.AddrPort {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
+	}
+	return netip.AddrPort{}
 }
 
 // Read, Write and Close are non-blocking socket calls; Read returns

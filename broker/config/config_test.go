@@ -126,6 +126,19 @@ func TestMosquittoParserRules(t *testing.T) {
 	}
 }
 
+func TestMosquittoMaxConnectionsIsPerListener(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "mosquitto.conf", "listener 1883\nmax_connections 3000\nlistener 1884\nmax_connections 2000\n")
+	c, err := Load(p)
+	if err != nil || c.MaxConnections != 5000 {
+		t.Fatalf("%v: global max_connections %d, want the listeners' 5000", err, c.MaxConnections)
+	}
+	p = write(t, dir, "mosquitto.conf", "global_max_connections 50\nlistener 1883\nmax_connections 3000\n")
+	if c, err = Load(p); err != nil || c.MaxConnections != 50 {
+		t.Fatalf("%v: %d", err, c.MaxConnections)
+	}
+}
+
 func TestConvertRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	p := write(t, dir, "mosquitto.conf", "listener 1885\nallow_anonymous true\nmax_queued_messages 7\n")

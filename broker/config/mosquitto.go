@@ -32,6 +32,7 @@ type importer struct {
 	listener   *Listener
 	defaultLn  Listener // from port / bind_address
 	useDefault bool
+	globalMax  bool // global_max_connections was given
 	anonSet    bool
 	errs       []string
 	logDests   []string
@@ -196,6 +197,13 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 			n = 0
 		}
 		im.current().MaxConnections = n
+	case "global_max_connections", "global_max_clients":
+		var n int
+		if n, err = parseInt(args); err == nil && n > 0 {
+			c.MaxConnections, im.globalMax = n, true
+		} else if err == nil {
+			im.note(where, key, fmt.Sprintf("%d (unlimited) replaced by midge's default %d", n, c.MaxConnections))
+		}
 	case "allow_anonymous":
 		c.AllowAnonymous, err = parseBool(args)
 		im.anonSet = true
@@ -332,6 +340,19 @@ func (im *importer) finish() (*Config, error) {
 		kept = append(kept, l)
 	}
 	c.Listeners = kept
+	// Mosquitto's max_connections is per listener and it has no global cap
+	// (before 2.1): make midge's global cap room for the listeners' sum.
+	sum := 0
+	for _, l := range c.Listeners {
+		if l.MaxConnections == 0 {
+			sum = 0
+			break
+		}
+		sum += l.MaxConnections
+	}
+	if !im.globalMax && sum > c.MaxConnections {
+		c.MaxConnections = sum
+	}
 	if len(c.Listeners) == 0 {
 		// Mosquitto 2 "local only mode": no listener configured.
 		c.Listeners = Default().Listeners

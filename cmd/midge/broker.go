@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -70,6 +71,11 @@ func runBroker(args []string) int {
 		}
 		fmt.Printf("%s: configuration OK\n", src)
 		return 0
+	}
+	if os.Getenv("GOGC") == "" {
+		// Memory is scarcer than CPU on the boards midge runs on: collect
+		// when the heap grows by half rather than doubles.
+		debug.SetGCPercent(50)
 	}
 	log := broker.NewLogger(cfg.Log.Dest, cfg.Log.Types)
 	if *verbose {
