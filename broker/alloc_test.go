@@ -48,8 +48,7 @@ func (h *harness) conn(id string, v byte) *conn {
 	fds := h.socketpair()
 	b := h.b
 	c := newConn(b, b.listeners[0], fds[0], netip.AddrPort{})
-	b.conns[fds[0]] = c
-	b.nconns++
+	b.track(c)
 	b.poller.Add(fds[0], true, false)
 	h.peer[c] = fds[1]
 	h.feed(c, packet.AppendConnect(nil, &packet.Connect{Version: v, ClientID: []byte(id), CleanStart: true}))

@@ -85,7 +85,7 @@ func (c *conn) handleAuth(d *packet.Disconnect) error {
 	}
 	switch {
 	case d.Reason == packet.ReAuthenticate && c.state == stateConnected && st.x == nil:
-		st.x = b.auth[st.method].Begin(c.clientID, "")
+		st.x = b.auth[st.method].Begin(c.sess.id, "")
 	case d.Reason == packet.ContinueAuthentication && st.x != nil:
 	default:
 		return &packet.FieldError{Packet: packet.AUTH, Field: "reason code", Err: packet.ErrProtocol}

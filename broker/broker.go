@@ -32,7 +32,7 @@ type Broker struct {
 	poller platform.Poller
 
 	listeners []*listener
-	conns     map[int]*conn
+	conns     []*conn // by fd
 	nconns    int
 	sessions  map[string]*session
 	tree      topic.Tree[*session]
@@ -84,6 +84,7 @@ type listener struct {
 	addr   *net.TCPAddr
 	cfg    config.Listener
 	count  int
+	idx    uint8 // position in Broker.listeners
 	paused bool
 	resume timer // re-arms accepting after the process ran out of fds
 }
@@ -110,7 +111,6 @@ func New(cfg *config.Config, log *Logger) (*Broker, error) {
 	now := time.Now()
 	b := &Broker{
 		cfg: cfg, log: log, poller: p,
-		conns:    make(map[int]*conn),
 		sessions: make(map[string]*session),
 		wheel:    newWheel(now, 100*time.Millisecond),
 		pool:     blockPool{max: 256},
@@ -141,7 +141,7 @@ func New(cfg *config.Config, log *Logger) (*Broker, error) {
 			p.Close()
 			return nil, err
 		}
-		l := &listener{b: b, fd: fd, addr: addr, cfg: lc}
+		l := &listener{b: b, fd: fd, addr: addr, cfg: lc, idx: uint8(len(b.listeners))}
 		l.resume.owner = l
 		b.listeners = append(b.listeners, l)
 		log.Noticef("Opening ipv%d listen socket on %s.", ipVersion(addr), addr)
@@ -265,7 +265,7 @@ func (b *Broker) dispatch(ev platform.Event) {
 	if ev.Fd < 0 {
 		return // wake-up; the queue runs after the events
 	}
-	if c := b.conns[ev.Fd]; c != nil {
+	if c := b.connAt(ev.Fd); c != nil {
 		if ev.Writable {
 			c.flush()
 		}
@@ -316,11 +316,33 @@ func (b *Broker) accept(l *listener) {
 			platform.Close(fd)
 			continue
 		}
-		b.conns[fd] = c
-		b.nconns++
+		b.track(c)
 		l.count++
 		b.wheel.schedule(&c.timer, b.now, b.cfg.ConnectTimeout.D())
 	}
+}
+
+// track registers c under its fd; untrack forgets it.
+func (b *Broker) track(c *conn) {
+	if c.fd >= len(b.conns) {
+		b.conns = append(b.conns, make([]*conn, c.fd+1-len(b.conns)+len(b.conns)/2)...)
+	}
+	b.conns[c.fd] = c
+	b.nconns++
+}
+
+func (b *Broker) untrack(c *conn) {
+	if c.fd < len(b.conns) && b.conns[c.fd] == c {
+		b.conns[c.fd] = nil
+		b.nconns--
+	}
+}
+
+func (b *Broker) connAt(fd int) *conn {
+	if fd >= 0 && fd < len(b.conns) {
+		return b.conns[fd]
+	}
+	return nil
 }
 
 func (b *Broker) markDirty(c *conn) {
@@ -349,6 +371,9 @@ func (b *Broker) shutdown() {
 	b.stopped = true
 	b.mu.Unlock()
 	for _, c := range b.conns {
+		if c == nil {
+			continue
+		}
 		if c.state == stateConnected {
 			c.sendDisconnect(packet.ServerShuttingDown)
 			c.flush()
@@ -368,6 +393,10 @@ func (b *Broker) closeListeners() {
 	b.listeners = nil
 }
 
+// clock is the loop's monotonic time in nanoseconds since the broker
+// started, as of the current turn.
+func (b *Broker) clock() int64 { return int64(b.now.Sub(b.started)) }
+
 // Uptime is how long the broker has been running.
 func (b *Broker) Uptime() time.Duration { return time.Since(b.started) }
 
@@ -385,7 +414,9 @@ func (b *Broker) LogSubscriptions() {
 func (b *Broker) PendingInputBytes() int {
 	n := 0
 	for _, c := range b.conns {
-		n += cap(c.in)
+		if c != nil {
+			n += cap(c.in)
+		}
 	}
 	return n
 }

@@ -25,46 +25,45 @@ const (
 type conn struct {
 	b      *Broker
 	ln     *listener
-	fd     int
+	sess   *session
 	remote netip.AddrPort
-	state  connState
 
-	version   byte
-	sess      *session
-	clientID  string
 	keepAlive time.Duration // 1.5 x the negotiated keep alive; 0 = off
-	lastRecv  time.Time
-	timer     timer // connect timeout, then keep alive, then close linger
+	lastRecv  int64         // broker clock (nanoseconds) of the last read
+	timer     timer         // connect timeout, then keep alive, then close linger
 
-	in        []byte // a partial inbound packet (nil when none)
-	out       outbuf
+	in  []byte // a partial inbound packet (nil when none)
+	out outbuf
+	fd  int
+
+	state     connState
+	version   byte
 	dirty     bool
 	wantWrite bool
 	readOff   bool // input paused: output backed up
 
 	// MQTT 5 limits the client announced.
-	recvMax   int    // how many QoS 1/2 we may have in flight to it
-	maxPacket uint32 // largest packet it accepts (0 = no limit)
-	aliasMax  uint16 // inbound topic aliases we allow
-	aliases   map[uint16]string
-
-	// Outbound topic aliases (up to the client's Topic Alias Maximum).
-	outAliasMax uint16
-	out5        *outAliases // made on first use
 	problemInfo bool
+	recvMax     uint16 // how many QoS 1/2 we may have in flight to it
+	aliasMax    uint16 // inbound topic aliases we allow
+	outAliasMax uint16 // the client's Topic Alias Maximum
+	maxPacket   uint32 // largest packet it accepts (0 = no limit)
+	aliases     map[uint16]string
+
+	out5 *outAliases // outbound topic aliases, made on first use
 
 	auth *authState // enhanced authentication, when CONNECT named a method
 }
 
 func newConn(b *Broker, l *listener, fd int, remote netip.AddrPort) *conn {
-	c := &conn{b: b, ln: l, fd: fd, remote: remote, lastRecv: b.now, problemInfo: true}
+	c := &conn{b: b, ln: l, fd: fd, remote: remote, lastRecv: b.clock(), problemInfo: true}
 	c.timer.owner = c
 	return c
 }
 
 func (c *conn) String() string {
-	if c.clientID != "" {
-		return c.clientID
+	if c.sess != nil {
+		return c.sess.id
 	}
 	return c.remote.String()
 }
@@ -120,7 +119,7 @@ func (c *conn) readable() {
 		return // draining until the peer closes or the linger timer fires
 	}
 	b.Stats.BytesReceived += uint64(n)
-	c.lastRecv = b.now
+	c.lastRecv = b.clock()
 	data := buf[:n]
 	if c.in != nil {
 		c.in = append(c.in, data...)
@@ -324,7 +323,7 @@ func (c *conn) onTimer(*timer) {
 		if c.keepAlive == 0 {
 			return
 		}
-		idle := b.now.Sub(c.lastRecv)
+		idle := time.Duration(b.clock() - c.lastRecv)
 		if idle >= c.keepAlive {
 			b.log.Noticef("Client %s has exceeded timeout, disconnecting.", c)
 			c.sendDisconnect(packet.KeepAliveTimeout)
@@ -429,7 +428,6 @@ func (c *conn) destroy() {
 	platform.Close(c.fd)
 	c.out.release(&b.pool)
 	c.in = nil
-	delete(b.conns, c.fd)
-	b.nconns--
+	b.untrack(c)
 	c.ln.count--
 }

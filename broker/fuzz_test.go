@@ -18,8 +18,7 @@ func (h *harness) rawConn() *conn {
 	fds := h.socketpair()
 	b := h.b
 	c := newConn(b, b.listeners[0], fds[0], netip.AddrPort{})
-	b.conns[fds[0]] = c
-	b.nconns++
+	b.track(c)
 	b.poller.Add(fds[0], true, false)
 	h.peer[c] = fds[1]
 	return c
@@ -90,7 +89,7 @@ func FuzzBroker(f *testing.F) {
 		c.destroy()
 		unix.Close(h.peer[c])
 		delete(h.peer, c)
-		if b.conns[c.fd] == c {
+		if b.connAt(c.fd) == c {
 			t.Fatal("connection not forgotten")
 		}
 		h.drain(watcher)

@@ -184,16 +184,15 @@ func (c *conn) handleConnect(body []byte) error {
 		s = newSession(b, id)
 		b.sessions[id] = s
 	}
-	b.wheel.stop(&s.expTimer)
-	b.wheel.stop(&s.willTimer)
+	b.wheel.stop(&s.timer)
+	s.willDue, s.expDue = 0, 0
 	if s.will != nil { // a delayed will of the previous connection is not sent
 		s.will = nil
 	}
 	s.version = c.version
-	s.policyName = c.ln.cfg.OverflowPolicy
+	s.lnIdx = c.ln.idx
 	s.conn = c
 	c.sess = s
-	c.clientID = id
 
 	// Session expiry, capped by max_session_expiry.
 	cap := uint32(cfg.MaxSessionExpiry.D() / time.Second)
@@ -217,7 +216,7 @@ func (c *conn) handleConnect(body []byte) error {
 
 	c.recvMax = 65535
 	if p.Props.ReceiveMaximum > 0 {
-		c.recvMax = int(p.Props.ReceiveMaximum)
+		c.recvMax = p.Props.ReceiveMaximum
 	}
 	c.maxPacket = p.Props.MaximumPacketSize
 	c.problemInfo = !p.Props.Has(packet.PropRequestProblemInfo) || p.Props.RequestProblemInfo == 1
@@ -323,9 +322,10 @@ func (b *Broker) detach(c *conn, graceful bool) {
 	if graceful {
 		s.will = nil
 	}
+	now := b.clock()
 	if s.will != nil {
 		if s.willDelay > 0 && s.expiry > 0 {
-			b.wheel.schedule(&s.willTimer, b.now, time.Duration(s.willDelay)*time.Second)
+			s.willDue = now + int64(time.Duration(s.willDelay)*time.Second)
 		} else {
 			b.publishWill(s)
 		}
@@ -335,8 +335,9 @@ func (b *Broker) detach(c *conn, graceful bool) {
 		return
 	}
 	if s.expiry != maxExpiry {
-		b.wheel.schedule(&s.expTimer, b.now, time.Duration(s.expiry)*time.Second)
+		s.expDue = now + int64(time.Duration(s.expiry)*time.Second)
 	}
+	s.arm()
 }
 
 // endSession removes a session: a pending will is published first
@@ -345,8 +346,8 @@ func (b *Broker) endSession(s *session) {
 	if s.will != nil {
 		b.publishWill(s)
 	}
-	b.wheel.stop(&s.expTimer)
-	b.wheel.stop(&s.willTimer)
+	b.wheel.stop(&s.timer)
+	s.willDue, s.expDue = 0, 0
 	s.clearSubscriptions()
 	s.queue.each(func(d *delivery) { s.uncharge(d.size, false) })
 	for id := range s.inflight {

@@ -138,8 +138,7 @@ func (b *Broker) policyFor(s *session) string {
 // publishWill publishes and forgets s's will.
 func (b *Broker) publishWill(s *session) {
 	m := s.will
-	s.will = nil
-	b.wheel.stop(&s.willTimer)
+	s.will, s.willDue = nil, 0
 	if m == nil {
 		return
 	}
@@ -180,7 +179,7 @@ func (b *Broker) route(topicName, payload []byte, qos byte, retain bool, props *
 			}
 			continue
 		}
-		s.gen, s.idx = b.gen, len(b.targets)
+		s.gen, s.idx = b.gen, int32(len(b.targets))
 		if len(b.targets) < cap(b.targets) {
 			b.targets = b.targets[:len(b.targets)+1]
 		} else {

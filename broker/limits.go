@@ -71,8 +71,10 @@ func (s *session) policy() string {
 	if s.conn != nil && s.conn.ln.cfg.OverflowPolicy != "" {
 		return s.conn.ln.cfg.OverflowPolicy
 	}
-	if s.policyName != "" {
-		return s.policyName
+	if int(s.lnIdx) < len(s.b.listeners) {
+		if p := s.b.listeners[s.lnIdx].cfg.OverflowPolicy; p != "" {
+			return p
+		}
 	}
 	return s.b.cfg.OverflowPolicy
 }
@@ -285,6 +287,9 @@ func (b *Broker) Counters() Counters {
 		k.MaxInflight = max(k.MaxInflight, len(s.inflight))
 	}
 	for _, c := range b.conns {
+		if c == nil {
+			continue
+		}
 		k.MaxOutputBytes = max(k.MaxOutputBytes, c.out.Len())
 	}
 	for _, l := range b.listeners {

@@ -8,8 +8,18 @@ const blockSize = 4096
 // blockPool is a free list of fixed-size blocks, owned by the event loop.
 // It keeps at most max free blocks; beyond that they go to the GC.
 type blockPool struct {
-	free [][]byte
-	max  int
+	free  [][]byte
+	lists [][][]byte // spare block lists, so an idle connection holds none
+	max   int
+}
+
+func (p *blockPool) getList() [][]byte {
+	if n := len(p.lists); n > 0 {
+		l := p.lists[n-1]
+		p.lists = p.lists[:n-1]
+		return l
+	}
+	return make([][]byte, 0, 4)
 }
 
 func (p *blockPool) get() []byte {
@@ -32,16 +42,19 @@ func (p *blockPool) put(b []byte) {
 // in blocks[0].
 type outbuf struct {
 	blocks [][]byte
-	head   int
-	n      int // unsent bytes
+	head   int32
+	n      int32 // unsent bytes (bounded by client_buffer_bytes plus one packet)
 }
 
 // Len is the number of unsent bytes.
-func (o *outbuf) Len() int { return o.n }
+func (o *outbuf) Len() int { return int(o.n) }
 
 // write appends b, taking blocks from pool as needed.
 func (o *outbuf) write(pool *blockPool, b []byte) {
-	o.n += len(b)
+	o.n += int32(len(b))
+	if o.blocks == nil && len(b) > 0 {
+		o.blocks = pool.getList()
+	}
 	for len(b) > 0 {
 		last := len(o.blocks) - 1
 		if last < 0 || len(o.blocks[last]) == cap(o.blocks[last]) {
@@ -74,11 +87,11 @@ func (o *outbuf) iovecs(vec [][]byte) [][]byte {
 
 // consume drops n sent bytes, returning emptied blocks to pool.
 func (o *outbuf) consume(pool *blockPool, n int) {
-	o.n -= n
+	o.n -= int32(n)
 	for n > 0 && len(o.blocks) > 0 {
-		avail := len(o.blocks[0]) - o.head
+		avail := len(o.blocks[0]) - int(o.head)
 		if n < avail {
-			o.head += n
+			o.head += int32(n)
 			return
 		}
 		n -= avail
@@ -90,22 +103,19 @@ func (o *outbuf) consume(pool *blockPool, n int) {
 		o.head = 0
 	}
 	if len(o.blocks) == 0 {
-		o.reset()
+		o.reset(pool)
 	}
 }
 
-// reset empties o, keeping a small block list for reuse so that a
-// connection that sends one packet at a time does not allocate.
-func (o *outbuf) reset() {
-	blocks := o.blocks[:0]
-	if cap(o.blocks) > 4 {
-		blocks = nil
-	} else if cap(blocks) > 0 {
-		blocks = blocks[:cap(blocks)]
-		clear(blocks)
-		blocks = blocks[:0]
+// reset empties o; its block list goes back to the pool (small ones only),
+// so sending allocates nothing and an idle connection holds nothing.
+func (o *outbuf) reset(pool *blockPool) {
+	if l := o.blocks; l != nil && cap(l) <= 16 && len(pool.lists) < pool.max {
+		l = l[:cap(l)]
+		clear(l)
+		pool.lists = append(pool.lists, l[:0])
 	}
-	*o = outbuf{blocks: blocks}
+	*o = outbuf{}
 }
 
 // release returns every block to pool and empties o.
@@ -114,5 +124,5 @@ func (o *outbuf) release(pool *blockPool) {
 		pool.put(b)
 		o.blocks[i] = nil
 	}
-	o.reset()
+	o.reset(pool)
 }

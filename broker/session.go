@@ -2,6 +2,7 @@ package broker
 
 import (
 	"sort"
+	"time"
 
 	"midge/broker/packet"
 	"midge/broker/topic"
@@ -11,13 +12,14 @@ import (
 // messages, and inbound QoS 2 ids. It outlives its connection when the
 // client asked for a persistent session.
 type session struct {
-	b       *Broker
-	id      string
-	conn    *conn
-	version byte
+	b    *Broker
+	id   string
+	conn *conn
 
-	expiry   uint32 // seconds after disconnect; 0 = with the connection
-	expTimer timer
+	// One timer serves both deadlines of an offline session: its will delay
+	// and its expiry (nanoseconds on the broker's clock; 0 = none).
+	timer           timer
+	willDue, expDue int64
 
 	subs map[string]subscription // by full filter (shared ones with their $share prefix)
 
@@ -26,19 +28,20 @@ type session struct {
 	qBytes   int // bytes of queued messages
 	fBytes   int // bytes of in-flight messages
 	sendSeq  uint64
-	nextID   uint16
 	recvQoS2 map[uint16]struct{} // inbound QoS 2 ids between PUBREC and PUBREL
 
-	policyName string // overflow policy of the listener it last connected on
-
-	will      *Message
-	willDelay uint32
-	willTimer timer
+	will *Message
 
 	// fan-out bookkeeping: the broker's generation this session was last
 	// matched in, and its index in Broker.targets.
 	gen uint64
-	idx int
+	idx int32
+
+	expiry    uint32 // seconds after disconnect; 0 = with the connection
+	willDelay uint32
+	nextID    uint16
+	version   byte
+	lnIdx     uint8 // the listener it last connected on (its overflow policy)
 }
 
 type subscription struct {
@@ -67,16 +70,15 @@ const (
 
 func newSession(b *Broker, id string) *session {
 	s := &session{b: b, id: id}
-	s.expTimer.owner = s
-	s.willTimer.owner = s
+	s.timer.owner = s
 	return s
 }
 
 // window is how many QoS 1/2 messages may be in flight to the client.
 func (s *session) window() int {
 	w := s.b.cfg.MaxInflightMessages
-	if s.conn != nil && s.conn.recvMax > 0 && s.conn.recvMax < w {
-		w = s.conn.recvMax
+	if s.conn != nil && s.conn.recvMax > 0 && int(s.conn.recvMax) < w {
+		w = int(s.conn.recvMax)
 	}
 	return w
 }
@@ -210,26 +212,36 @@ func (s *session) clearSubscriptions() {
 	s.subs = nil
 }
 
-func (s *session) onTimer(t *timer) {
-	if t == &s.expTimer {
-		s.onExpire()
-	} else {
-		s.onWillDelay()
-	}
-}
-
-// onExpire ends a disconnected session whose expiry interval has passed.
-func (s *session) onExpire() {
+// onTimer handles the offline session's deadlines: the delayed will, then
+// the end of the session.
+func (s *session) onTimer(*timer) {
+	b := s.b
 	if s.conn != nil {
 		return
 	}
-	s.b.log.Debugf("Session %s expired.", s.id)
-	s.b.endSession(s)
+	now := b.clock()
+	if s.willDue != 0 && now >= s.willDue {
+		s.willDue = 0
+		b.publishWill(s)
+	}
+	if s.expDue != 0 && now >= s.expDue {
+		b.log.Debugf("Session %s expired.", s.id)
+		b.endSession(s)
+		return
+	}
+	s.arm()
 }
 
-// onWillDelay publishes a delayed will.
-func (s *session) onWillDelay() {
-	if s.conn == nil {
-		s.b.publishWill(s)
+// arm schedules the timer for the next pending deadline.
+func (s *session) arm() {
+	b := s.b
+	next := s.expDue
+	if s.willDue != 0 && (next == 0 || s.willDue < next) {
+		next = s.willDue
 	}
+	if next == 0 {
+		b.wheel.stop(&s.timer)
+		return
+	}
+	b.wheel.schedule(&s.timer, b.now, time.Duration(next-b.clock()))
 }

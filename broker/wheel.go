@@ -32,7 +32,7 @@ type timer struct {
 	owner      timerOwner
 	expire     int64 // absolute tick
 	prev, next *timer
-	slot       int // inPending while in wheel.pending
+	slot       int32 // inPending while in wheel.pending
 	active     bool
 }
 
@@ -63,7 +63,7 @@ func (w *wheel) schedule(t *timer, now time.Time, d time.Duration) {
 
 func (w *wheel) link(t *timer) {
 	s := int(t.expire % wheelSlots)
-	t.slot = s
+	t.slot = int32(s)
 	t.prev = nil
 	t.next = w.slots[s]
 	if t.next != nil {

@@ -4,7 +4,7 @@
 # scenario runs RUNS times against both, alternating; the medians and the
 # midge/Mosquitto ratios go to docs/benchmarks.md. Not a test: nothing here
 # runs in CI. Needs: mosquitto (apt-get install mosquitto), taskset.
-set -euo pipefail
+set -uo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 OUT=${OUT:-docs/benchmarks.md}
@@ -69,7 +69,7 @@ scenarios=(
 	"fanin-qos2|-s fanin -q 2 -P 4 -n 100000 -w 64"
 	"fanout-qos0|-s fanout -q 0 -K 10 -n 40000"
 	"latency-1000|-s latency -q 0 -r 1000 -d 10s"
-	"idle-5000|-s idle -c 5000 -d 2s"
+	"idle-15000|-s idle -c 15000 -d 2s"
 )
 results=$work/results.txt
 : > "$results"

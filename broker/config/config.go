@@ -225,8 +225,8 @@ func (c *Config) Validate() error {
 			bad(key, "must be between 1 and %d, got %d", max, v)
 		}
 	}
-	if len(c.Listeners) == 0 {
-		bad("listener", "at least one listener is needed")
+	if len(c.Listeners) == 0 || len(c.Listeners) > 255 {
+		bad("listener", "between 1 and 255 listeners are needed, got %d", len(c.Listeners))
 	}
 	for i, l := range c.Listeners {
 		key := fmt.Sprintf("listener[%d]", i)
