@@ -1,5 +1,57 @@
-// Package persist will hold midge's flash-friendly append-only log (sessions,
-// subscriptions, retained and in-flight messages) and the bbolt store for
-// admin data. Until it lands, all broker state is in memory and is lost on
-// restart; see the project's issues for the design.
+// Package persist is midge's flash-friendly, crash-safe store: an
+// append-only log of CRC32C-framed records in segment files, replayed at
+// start to rebuild sessions, subscriptions, retained messages, queued and
+// in-flight messages. The on-disk format is in FORMAT.md.
+//
+// # Durability contract
+//
+// The broker acknowledges a QoS 1 or QoS 2 message (PUBACK, PUBREC) only
+// after every record it caused (the message stored for each durable
+// session, a retained message) has been handed to the kernel with write(2),
+// and, under sync = "always", made durable with fsync. Therefore:
+//
+//   - a process crash (kill -9, panic, the OOM killer) loses nothing that
+//     was acknowledged, under every sync policy;
+//   - a power cut loses nothing acknowledged under "always", at most the
+//     last sync_interval of acknowledgements under "interval" (the
+//     default: sync_interval = 1s, at most one fsync per interval), and
+//     whatever the kernel had not written back under "never";
+//   - nothing is written while the broker is idle: no timers write, and an
+//     fsync happens only when something was written since the last one.
+//
+// Records are batched: appended to an in-memory batch on the event loop,
+// handed to a writer goroutine at the end of each loop turn, and written in
+// one write(2) once the batch reaches BatchBytes or has waited BatchDelay,
+// whichever comes first. Acknowledgements waiting for a batch are released
+// together (group commit) through the loop's wake-up queue.
+//
+// # Recovery
+//
+// Open scans the segments in order and checks every record's bounds and
+// CRC. In the newest segment the first bad record (a torn write, zeros,
+// garbage) ends the log: the file is truncated there and the dropped bytes
+// are reported. A damaged older segment is renamed *.corrupt and the lost
+// sequence range reported; the segments after it still load. Open never
+// fails because of the content of its own files; only an unusable directory
+// (permissions, a missing mount) is an error, and the broker then runs
+// without persistence and raises an alarm rather than refusing to start.
+//
+// # Compaction
+//
+// When the segments hold more than twice the live data (and at least
+// CompactMinBytes), the broker writes its live state as a snapshot: a
+// temporary file, fsync, rename over the oldest input segment, fsync of the
+// directory, then the other inputs are deleted. Every record carries a
+// sequence number and replay skips sequence numbers already applied, so a
+// crash at any point of a compaction recovers exactly the old or the new
+// live set.
+//
+// # Caveats
+//
+// A failed fsync is not retried on the same file (Linux may already have
+// dropped the dirty pages): the unsynced records are written again to a new
+// segment. ENOSPC puts the store in a failed state, with an alarm; new
+// messages for offline sessions are refused until a retry succeeds.
+// Session and message expiry are stored as remaining time, so a clock that
+// jumps (a board booting in 1970, then NTP) expires nothing early.
 package persist
