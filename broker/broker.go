@@ -15,6 +15,7 @@ import (
 	"midge/broker/config"
 	"midge/broker/packet"
 	"midge/broker/topic"
+	"midge/persist"
 	"midge/platform"
 )
 
@@ -62,7 +63,11 @@ type Broker struct {
 	started time.Time
 
 	auth map[string]Authenticator // enhanced authentication methods by name
-	sys  sysState
+
+	store      *store     // nil without persistence
+	storeAlarm string     // persistence could not start
+	storeFS    persist.FS // tests substitute a fault-injecting file system
+	sys        sysState
 
 	Stats Stats
 }
@@ -96,8 +101,21 @@ func (l *listener) onTimer(*timer) {
 	}
 }
 
-// New opens the listeners of cfg and returns a broker ready to Serve.
+// Options are the broker's settings that do not come from configuration.
+type Options struct {
+	// FS replaces the file system of the persistence log (fault injection
+	// in tests).
+	FS persist.FS
+}
+
+// New opens the listeners of cfg, recovers the persistence log if enabled,
+// and returns a broker ready to Serve.
 func New(cfg *config.Config, log *Logger) (*Broker, error) {
+	return NewWithOptions(cfg, log, Options{})
+}
+
+// NewWithOptions is New with Options.
+func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -123,6 +141,7 @@ func New(cfg *config.Config, log *Logger) (*Broker, error) {
 		started:  now,
 	}
 	b.tree.Online = func(s *session) bool { return s.conn != nil && s.conn.state == stateConnected }
+	b.storeFS = opts.FS
 	if lim, err := platform.RaiseFileLimit(uint64(cfg.MaxConnections) + 64); err != nil {
 		log.Warnf("cannot raise the open file limit: %v", err)
 	} else if lim < uint64(cfg.MaxConnections)+16 {
@@ -146,6 +165,7 @@ func New(cfg *config.Config, log *Logger) (*Broker, error) {
 		b.listeners = append(b.listeners, l)
 		log.Noticef("Opening ipv%d listen socket on %s.", ipVersion(addr), addr)
 	}
+	b.openStore()
 	return b, nil
 }
 
@@ -219,6 +239,7 @@ func (b *Broker) Serve() error {
 	defer close(b.done)
 	b.now = time.Now()
 	b.startSys()
+	b.startStore()
 	err := b.loop()
 	if err == errStop {
 		return nil
@@ -242,6 +263,9 @@ func (b *Broker) loop() error {
 			return errStop
 		}
 		b.wheel.advance(b.now)
+		if b.store != nil {
+			b.store.log.Flush()
+		}
 		b.flushDirty()
 	}
 }
@@ -381,6 +405,7 @@ func (b *Broker) shutdown() {
 		c.destroy()
 	}
 	b.closeListeners()
+	b.closeStore()
 	b.poller.Close()
 	b.log.Noticef("midge %s terminating", Version)
 }

@@ -53,6 +53,7 @@ type conn struct {
 	out5 *outAliases // outbound topic aliases, made on first use
 
 	auth *authState // enhanced authentication, when CONNECT named a method
+	held []heldAck  // acknowledgements waiting for their records to be written
 }
 
 func newConn(b *Broker, l *listener, fd int, remote netip.AddrPort) *conn {

@@ -18,7 +18,7 @@ func (c *conn) handleAck(a *packet.Ack) error {
 			if d == nil {
 				rel.Reason = packet.PacketIdentifierNotFound
 			}
-			c.sendAck(&rel)
+			c.sendAck(&rel, c.b.storeSeq())
 			return nil
 		}
 		if a.Reason >= 0x80 { // 5.0: the receiver refused it; the flow ends
@@ -27,16 +27,18 @@ func (c *conn) handleAck(a *packet.Ack) error {
 			return nil
 		}
 		d.state = waitPubcomp
+		c.b.storeSent(s, d)
 		rel := packet.Ack{Type: packet.PUBREL, PacketID: a.PacketID}
-		c.sendAck(&rel)
+		c.sendAck(&rel, c.b.storeSeq())
 	case packet.PUBREL:
 		comp := packet.Ack{Type: packet.PUBCOMP, PacketID: a.PacketID}
 		if _, ok := s.recvQoS2[a.PacketID]; ok {
 			delete(s.recvQoS2, a.PacketID)
+			c.b.storeInbound(s, a.PacketID, false)
 		} else {
 			comp.Reason = packet.PacketIdentifierNotFound
 		}
-		c.sendAck(&comp)
+		c.sendAck(&comp, c.b.storeSeq())
 	case packet.PUBCOMP:
 		if d := s.inflight[a.PacketID]; d != nil && d.state == waitPubcomp {
 			s.settle(a.PacketID)

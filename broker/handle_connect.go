@@ -207,7 +207,11 @@ func (c *conn) handleConnect(body []byte) error {
 	if expiry > cap {
 		expiry, capped = cap, c.version == packet.Version5
 	}
+	if c.version != packet.Version5 && !p.CleanStart && cfg.PersistentClientExpiration > 0 {
+		expiry = min(expiry, uint32(cfg.PersistentClientExpiration.D()/time.Second))
+	}
 	s.expiry = expiry
+	b.storeSession(s)
 
 	if p.WillFlag {
 		s.will = newMessage(p.WillTopic, p.WillPayload, p.WillQoS, p.WillRetain, &p.WillProps, b.now)
@@ -348,6 +352,7 @@ func (b *Broker) endSession(s *session) {
 	}
 	b.wheel.stop(&s.timer)
 	s.willDue, s.expDue = 0, 0
+	b.storeSessionDel(s)
 	s.clearSubscriptions()
 	s.queue.each(func(d *delivery) { s.uncharge(d.size, false) })
 	for id := range s.inflight {
@@ -370,6 +375,9 @@ func (c *conn) handleDisconnect(d *packet.Disconnect) error {
 		}
 		cap := uint32(c.b.cfg.MaxSessionExpiry.D() / time.Second)
 		s.expiry = min(d.Props.SessionExpiry, cap)
+		if s.expiry > 0 {
+			c.b.storeSession(s)
+		}
 	}
 	c.b.log.Noticef("Client %s disconnected.", c)
 	c.close(d.Reason != packet.DisconnectWithWill)

@@ -66,13 +66,14 @@ func (c *conn) handlePublish(p *packet.Publish, size int) error {
 		return errQoSNA // [MQTT-3.2.2-11] 0x9B
 	}
 	b.Stats.MsgsReceived++
+	mark := b.storeSeq()
 	switch p.QoS {
 	case 0:
 		b.publish(p, s)
 	case 1:
 		ack := packet.Ack{Type: packet.PUBACK, PacketID: p.PacketID}
 		ack.Reason = pubackCode(b.publish(p, s))
-		c.sendAck(&ack)
+		c.sendAck(&ack, mark)
 	case 2:
 		ack := packet.Ack{Type: packet.PUBREC, PacketID: p.PacketID}
 		if _, dup := s.recvQoS2[p.PacketID]; !dup {
@@ -87,9 +88,10 @@ func (c *conn) handlePublish(p *packet.Publish, size int) error {
 			ack.Reason = pubackCode(b.publish(p, s))
 			if ack.Reason < 0x80 { // a refused QoS 2 message ends its flow here
 				s.recvQoS2[p.PacketID] = struct{}{}
+				b.storeInbound(s, p.PacketID, true)
 			}
 		}
-		c.sendAck(&ack)
+		c.sendAck(&ack, mark)
 	}
 	return nil
 }
@@ -247,6 +249,7 @@ func (b *Broker) deliver(s *session, topicName, payload []byte, qos byte, retain
 			b.drop(dropExpired)
 			return m, false
 		}
+		b.storeDelivery(s, d)
 		if s.transmit(d) {
 			return m, false
 		}
@@ -285,8 +288,10 @@ func pubackCode(n int, code packet.ReasonCode) packet.ReasonCode {
 }
 
 // sendAck sends a PUBACK/PUBREC/PUBREL/PUBCOMP, with a reason string for
-// failures when the client allows problem information [MQTT-3.1.2-29].
-func (c *conn) sendAck(a *packet.Ack) {
+// failures when the client allows problem information [MQTT-3.1.2-29]. The
+// acknowledgement waits until the records appended since mark are written
+// (durability contract, persist/doc.go).
+func (c *conn) sendAck(a *packet.Ack, mark uint64) {
 	if c.version != packet.Version5 {
 		a.Reason = packet.Success
 	} else if a.Reason >= 0x80 && c.problemInfo {
@@ -295,7 +300,7 @@ func (c *conn) sendAck(a *packet.Ack) {
 			a.Props.ReasonString = []byte(text)
 		}
 	}
-	c.send(packet.AppendAck(c.b.scratch[:0], a, c.version))
+	c.sendAfterStore(packet.AppendAck(c.b.scratch[:0], a, c.version), mark)
 }
 
 var reasonText = map[packet.ReasonCode]string{

@@ -58,6 +58,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 			s.subs = make(map[string]subscription)
 		}
 		s.subs[key] = rec
+		b.storeSub(s, key, opts)
 		reasons = append(reasons, granted)
 		b.log.logf(logSubscribe, "%s %d %s", s.id, granted, key)
 		// [MQTT-3.3.1-9..11] Retain Handling; shared subscriptions get no
@@ -103,6 +104,7 @@ func (c *conn) handleUnsubscribe(p *packet.Subscribe) error {
 			b.sysSubscribed(-1)
 		}
 		delete(s.subs, string(sub.Filter))
+		b.storeSubDel(s, string(sub.Filter))
 		reasons = append(reasons, byte(packet.Success))
 		b.log.logf(logUnsubscribe, "%s %s", s.id, sub.Filter)
 	})

@@ -18,11 +18,12 @@ const (
 	dropExpired                        // message expiry interval passed
 	dropRetained                       // max_retained_messages or max_retained_bytes
 	dropSlowConsumer                   // QoS 0 for a client whose buffer and queue are full
+	dropStoreFull                      // max_store_bytes reached, or the store is failing
 	numDropReasons
 )
 
 var dropNames = [numDropReasons]string{"queue_full", "memory_limit", "packet_too_large",
-	"message_size_limit", "expired", "retained_limit", "slow_consumer"}
+	"message_size_limit", "expired", "retained_limit", "slow_consumer", "store_full"}
 
 func (b *Broker) drop(r dropReason) {
 	b.Stats.Dropped++
@@ -83,6 +84,7 @@ func (s *session) policy() string {
 func (s *session) dropOldest(r dropReason) {
 	d := s.queue.pop()
 	s.uncharge(d.size, false)
+	s.b.storeDeliveryDel(s, d)
 	s.b.drop(r)
 }
 
@@ -128,8 +130,13 @@ func (s *session) enqueue(d *delivery) (kept, rejected bool) {
 		}
 		v.dropOldest(dropMemory)
 	}
+	if d.qos > 0 && s.stored && s.conn == nil && b.storeFull() {
+		b.drop(dropStoreFull) // max_store_bytes, or the store is failing
+		return false, pol == "reject"
+	}
 	s.queue.push(d)
 	s.charge(d.size, false)
+	b.storeDelivery(s, d)
 	return true, false
 }
 

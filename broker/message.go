@@ -17,6 +17,7 @@ type Message struct {
 	Props   packet.Properties // forwardable properties only
 	From    *session          // publisher, for No Local (nil for wills)
 	Created time.Time
+	mid     uint64 // id of its body in the persistence log (0 = not stored)
 }
 
 // forwardable are the PUBLISH properties passed on to subscribers

@@ -4,6 +4,15 @@ package broker
 // max_retained_messages, max_retained_bytes and the memory budget; it
 // reports false (and counts the drop) when the store is full.
 func (b *Broker) setRetained(m *Message) bool {
+	if !b.setRetainedLoaded(m) {
+		return false
+	}
+	b.storeRetain(m)
+	return true
+}
+
+// setRetainedLoaded stores m without writing a log record (replay).
+func (b *Broker) setRetainedLoaded(m *Message) bool {
 	cfg := b.cfg
 	size := messageSize(m)
 	old, had := b.retained.Get(m.Topic)
@@ -29,5 +38,6 @@ func (b *Broker) clearRetained(topic []byte) {
 		size := messageSize(old)
 		b.retBytes -= size
 		b.mem -= size
+		b.storeRetainDel(topic)
 	}
 }

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"sort"
 	"time"
 
 	"midge/broker/packet"
@@ -42,6 +41,7 @@ type session struct {
 	nextID    uint16
 	version   byte
 	lnIdx     uint8 // the listener it last connected on (its overflow policy)
+	stored    bool  // the session is in the persistence log
 }
 
 type subscription struct {
@@ -57,6 +57,7 @@ type delivery struct {
 	qos    byte
 	retain bool
 	subIDs []uint32
+	stored bool // recorded in the persistence log
 	id     uint16
 	seq    uint64 // send order, for redelivery
 	state  byte   // what the in-flight message waits for
@@ -111,6 +112,7 @@ func (s *session) pump() {
 		}
 		if _, ok := remaining(d.msg, b.now); !ok {
 			b.drop(dropExpired)
+			b.storeDeliveryDel(s, d)
 		} else if !s.transmit(d) {
 			break
 		}
@@ -162,6 +164,7 @@ func (s *session) transmit(d *delivery) bool {
 		}
 		s.inflight[id] = d
 		s.charge(d.size, true)
+		b.storeSent(s, d)
 	}
 	return true
 }
@@ -171,6 +174,7 @@ func (s *session) settle(id uint16) {
 	if d := s.inflight[id]; d != nil {
 		delete(s.inflight, id)
 		s.uncharge(d.size, true)
+		s.b.storeDeliveryDel(s, d)
 	}
 }
 
@@ -180,13 +184,8 @@ func (s *session) resend() {
 	if len(s.inflight) == 0 {
 		return
 	}
-	list := make([]*delivery, 0, len(s.inflight))
-	for _, d := range s.inflight {
-		list = append(list, d)
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].seq < list[j].seq })
 	c := s.conn
-	for _, d := range list {
+	for _, d := range sortedInflight(s) {
 		if d.state == waitPubcomp {
 			a := packet.Ack{Type: packet.PUBREL, PacketID: d.id}
 			c.send(packet.AppendAck(s.b.scratch[:0], &a, c.version))

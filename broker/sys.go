@@ -97,6 +97,23 @@ func (b *Broker) publishSys() {
 	for r, name := range dropNames {
 		vals = append(vals, struct{ topic, value string }{"$SYS/broker/midge/drops/" + name, u(k.Drops[r])})
 	}
+	if ps, ok := b.persistStats(); ok {
+		amp := "0"
+		if ps.PayloadBytes > 0 {
+			amp = strconv.FormatFloat(float64(ps.BytesWritten)/float64(ps.PayloadBytes), 'f', 2, 64)
+		}
+		for _, v := range [][2]string{{"bytes_written", u(ps.BytesWritten)}, {"fsyncs", u(ps.Fsyncs)},
+			{"records", u(ps.Records)}, {"compactions", u(ps.Compactions)}, {"store_bytes", strconv.FormatInt(ps.StoreBytes, 10)},
+			{"write_amplification", amp}} {
+			vals = append(vals, struct{ topic, value string }{"$SYS/broker/midge/persist/" + v[0], v[1]})
+		}
+	}
+	if alarm := b.persistAlarm(); alarm != "" || b.cfg.Persistence.Enabled {
+		if alarm == "" {
+			alarm = "ok"
+		}
+		vals = append(vals, struct{ topic, value string }{"$SYS/broker/midge/persist/alarm", alarm})
+	}
 	for n, l := range b.listeners {
 		vals = append(vals, struct{ topic, value string }{"$SYS/broker/midge/listeners/" + strconv.Itoa(l.addr.Port) + "/connections", i(k.ListenerConnections[n])})
 	}

@@ -208,7 +208,7 @@ func TestFsyncFailureRewritesToNewSegment(t *testing.T) {
 	l.Append(persist.RecSessionPut, put("a", "1"), 1)
 	l.Flush()
 	h.waitDone(1)
-	h.fs.FailSync = 1
+	h.fs.FailSync(1)
 	l.Append(persist.RecSessionPut, put("b", "2"), 1)
 	l.Flush()
 	h.waitDone(2) // reported only once durable, in a new segment
@@ -230,7 +230,7 @@ func TestFsyncFailureRewritesToNewSegment(t *testing.T) {
 func TestENOSPCRecovers(t *testing.T) {
 	h := newHarness(t)
 	l, _, _ := h.open(persist.SyncInterval, nil)
-	h.fs.FailWrite = 2
+	h.fs.FailWrite(2)
 	l.Append(persist.RecSessionPut, put("a", "1"), 1)
 	l.Flush()
 	time.Sleep(50 * time.Millisecond)
@@ -320,9 +320,9 @@ func TestIdleWritesNothingAndIntervalSync(t *testing.T) {
 	if max := uint64(elapsed/(200*time.Millisecond)) + 1; st.Fsyncs > max || st.Fsyncs == 0 {
 		t.Fatalf("%d fsyncs in %v, at most %d", st.Fsyncs, elapsed, max)
 	}
-	w := h.fs.Writes
+	w := h.fs.Writes()
 	time.Sleep(500 * time.Millisecond)
-	if h.fs.Writes != w || l.Stats().Fsyncs != st.Fsyncs {
+	if h.fs.Writes() != w || l.Stats().Fsyncs != st.Fsyncs {
 		t.Fatal("the idle log wrote or synced")
 	}
 	l.Close()

@@ -53,7 +53,10 @@ type Config struct {
 	OverflowPolicy            string `toml:"overflow_policy" reload:"yes" comment:"drop-oldest, drop-newest or reject"`
 	ResponseInformation       string `toml:"response_information" reload:"yes" comment:"prefix given to 5.0 clients that request response information"`
 
-	Log Log `toml:"log"`
+	PersistentClientExpiration Duration `toml:"persistent_client_expiration" reload:"yes" comment:"3.1.1 persistent sessions expire after this long offline (0s = max_session_expiry)"`
+
+	Log         Log         `toml:"log"`
+	Persistence Persistence `toml:"persistence"`
 
 	// Notes are what an import accepted without acting on (directives not
 	// supported yet, values adjusted), each with file and line, for the log.
@@ -75,6 +78,19 @@ type Listener struct {
 	OverflowPolicy  string `toml:"overflow_policy,omitempty"`
 	ServerReference string `toml:"server_reference,omitempty" comment:"redirect every 5.0 client to this server (CONNACK 0x9C)"`
 	ServerMoved     bool   `toml:"server_moved,omitempty" comment:"with server_reference: the move is permanent (0x9D)"`
+}
+
+// Persistence configures the append-only store (persist package). Its keys
+// need a restart.
+type Persistence struct {
+	Enabled       bool     `toml:"enabled"`
+	Dir           string   `toml:"dir"`
+	Sync          string   `toml:"sync" comment:"always, interval or never"`
+	SyncInterval  Duration `toml:"sync_interval"`
+	SegmentBytes  int      `toml:"segment_bytes"`
+	MaxStoreBytes int      `toml:"max_store_bytes"`
+	BatchBytes    int      `toml:"batch_bytes"`
+	BatchDelay    Duration `toml:"batch_delay"`
 }
 
 // Log selects where log lines go and which kinds are written.
@@ -280,6 +296,28 @@ func (c *Config) Validate() error {
 	}
 	if !validPolicy(c.OverflowPolicy) {
 		bad("overflow_policy", "must be drop-oldest, drop-newest or reject, got %q", c.OverflowPolicy)
+	}
+	if c.PersistentClientExpiration.D() < 0 {
+		bad("persistent_client_expiration", "must be >= 0, got %s", c.PersistentClientExpiration.D())
+	}
+	if p := c.Persistence; p.Enabled {
+		if p.Dir == "" {
+			bad("persistence.dir", "a directory is needed when persistence is enabled")
+		}
+		switch p.Sync {
+		case "always", "interval", "never":
+		default:
+			bad("persistence.sync", "must be always, interval or never, got %q", p.Sync)
+		}
+		if p.SyncInterval.D() <= 0 {
+			bad("persistence.sync_interval", "must be positive, got %s", p.SyncInterval.D())
+		}
+		positive("persistence.segment_bytes", p.SegmentBytes, 1<<30)
+		positive("persistence.max_store_bytes", p.MaxStoreBytes, 1<<40)
+		positive("persistence.batch_bytes", p.BatchBytes, 64<<20)
+		if p.BatchDelay.D() <= 0 || p.BatchDelay.D() > time.Second {
+			bad("persistence.batch_delay", "must be between 0 and 1s, got %s", p.BatchDelay.D())
+		}
 	}
 	if c.SysInterval.D() < 0 {
 		bad("sys_interval", "must be >= 0 (0 = off), got %s", c.SysInterval.D())

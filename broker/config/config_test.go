@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func write(t *testing.T, dir, name, body string) string {
@@ -90,7 +91,7 @@ func TestMosquittoImport(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 	notes := strings.Join(c.Notes, "\n")
-	for _, want := range []string{"mosquitto.conf:15: persistence", "mosquitto.conf:16: password_file", "mosquitto.conf:2: per_listener_settings"} {
+	for _, want := range []string{"mosquitto.conf:16: password_file", "mosquitto.conf:2: per_listener_settings"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("notes lack %q:\n%s", want, notes)
 		}
@@ -136,6 +137,24 @@ func TestMosquittoMaxConnectionsIsPerListener(t *testing.T) {
 	p = write(t, dir, "mosquitto.conf", "global_max_connections 50\nlistener 1883\nmax_connections 3000\n")
 	if c, err = Load(p); err != nil || c.MaxConnections != 50 {
 		t.Fatalf("%v: %d", err, c.MaxConnections)
+	}
+}
+
+func TestMosquittoPersistence(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "mosquitto.conf", "persistence true\npersistence_location /data/mq/\npersistence_file m.db\nautosave_interval 60\npersistent_client_expiration 2d\n")
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := c.Persistence
+	if !ps.Enabled || ps.Dir != "/data/mq/" || ps.Sync != "interval" || ps.SyncInterval.D() != time.Minute ||
+		c.PersistentClientExpiration.D() != 48*time.Hour {
+		t.Fatalf("%+v %v", ps, c.PersistentClientExpiration)
+	}
+	notes := strings.Join(c.Notes, "\n")
+	if !strings.Contains(notes, "mosquitto.conf:3: persistence_file") || !strings.Contains(notes, "mosquitto.conf:4: autosave_interval") {
+		t.Fatalf("notes %s", notes)
 	}
 }
 

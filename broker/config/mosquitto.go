@@ -274,6 +274,33 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 				c.MaxTopicAlias = n
 			}
 		}
+	case "persistence":
+		c.Persistence.Enabled, err = parseBool(args)
+	case "persistence_location":
+		c.Persistence.Dir = rest
+	case "persistence_file":
+		im.note(where, key, "midge keeps a directory of log segments (persistence_location), not one file; ignored")
+	case "autosave_interval":
+		var n int
+		if n, err = parseInt(args); err == nil {
+			if n <= 0 {
+				c.Persistence.Sync = "never"
+				im.note(where, key, "0: mapped to sync = never (midge still writes every acknowledged message to the kernel before acknowledging it)")
+			} else {
+				c.Persistence.Sync, c.Persistence.SyncInterval = "interval", Duration(time.Duration(n)*time.Second)
+				im.note(where, key, fmt.Sprintf("mapped to sync = interval, sync_interval = %ds: midge writes every change as it happens and fsyncs at most that often", n))
+			}
+		}
+	case "autosave_on_changes":
+		var on bool
+		if on, err = parseBool(args); err == nil && on {
+			im.note(where, key, "midge writes every change as it happens; the fsync policy is sync/sync_interval (autosave_interval)")
+		}
+	case "persistent_client_expiration":
+		var d time.Duration
+		if d, err = parseMosquittoDuration(rest); err == nil {
+			c.PersistentClientExpiration = Duration(d)
+		}
 	case "retain_available":
 		c.RetainAvailable, err = parseBool(args)
 	case "sys_interval":
@@ -392,4 +419,22 @@ func init() {
 			laterDirectives[k] = what
 		}
 	}
+}
+
+// parseMosquittoDuration reads persistent_client_expiration's "<n><unit>"
+// with units s (2.1), h, d, w, m (months of 30 days) and y (365 days).
+func parseMosquittoDuration(s string) (time.Duration, error) {
+	if len(s) < 2 {
+		return 0, fmt.Errorf("expected a number and a unit (h, d, w, m, y), got %q", s)
+	}
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("expected a number and a unit (h, d, w, m, y), got %q", s)
+	}
+	unit := map[byte]time.Duration{'s': time.Second, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour,
+		'm': 30 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}[s[len(s)-1]]
+	if unit == 0 {
+		return 0, fmt.Errorf("unknown unit in %q (h, d, w, m, y)", s)
+	}
+	return time.Duration(n) * unit, nil
 }

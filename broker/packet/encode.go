@@ -159,3 +159,25 @@ func appendProps(dst []byte, p *Properties, n int) []byte {
 	}
 	return dst
 }
+
+// AppendPropertyBytes appends p's properties without the length prefix
+// (the form the persistence log stores).
+func AppendPropertyBytes(dst []byte, p *Properties) []byte {
+	n := propsLen(p)
+	start := len(dst)
+	dst = appendProps(dst, p, n)
+	// drop the length prefix appendProps wrote
+	k := VarintLen(n)
+	copy(dst[start:], dst[start+k:])
+	return dst[:len(dst)-k]
+}
+
+// DecodePropertyBytes decodes properties stored by AppendPropertyBytes, as
+// allowed in a packet of type t. Views point into b.
+func DecodePropertyBytes(p *Properties, b []byte, t Type) error {
+	buf := AppendVarint(make([]byte, 0, len(b)+4), uint32(len(b)))
+	buf = append(buf, b...)
+	c := cursor{b: buf, t: t}
+	c.properties(p, t)
+	return c.err
+}

@@ -133,3 +133,6 @@ func (r *Retained[V]) all(n *rnode[V], fn func(V)) {
 		r.all(c, fn)
 	}
 }
+
+// Each calls fn for every stored value.
+func (r *Retained[V]) Each(fn func(V)) { r.all(&r.root, fn) }

@@ -18,10 +18,19 @@ type FS struct {
 	persist.OS
 	mu        sync.Mutex
 	synced    map[string]int64 // durable size per file
-	FailSync  int              // fail the next n fsyncs with EIO
-	FailWrite int              // fail the next n writes with ENOSPC
-	Writes    int              // writes seen
+	failSync  int              // fail the next n fsyncs with EIO
+	failWrite int              // fail the next n writes with ENOSPC
+	writes    int              // writes seen
 }
+
+// FailSync makes the next n fsyncs fail with EIO.
+func (fs *FS) FailSync(n int) { fs.mu.Lock(); fs.failSync = n; fs.mu.Unlock() }
+
+// FailWrite makes the next n writes fail with ENOSPC.
+func (fs *FS) FailWrite(n int) { fs.mu.Lock(); fs.failWrite = n; fs.mu.Unlock() }
+
+// Writes is the number of writes seen.
+func (fs *FS) Writes() int { fs.mu.Lock(); defer fs.mu.Unlock(); return fs.writes }
 
 // New returns a fault FS.
 func New() *FS { return &FS{synced: map[string]int64{}} }
@@ -80,9 +89,9 @@ var ErrInjected = errors.New("injected fault")
 
 func (f *file) Write(b []byte) (int, error) {
 	f.fs.mu.Lock()
-	f.fs.Writes++
-	if f.fs.FailWrite > 0 {
-		f.fs.FailWrite--
+	f.fs.writes++
+	if f.fs.failWrite > 0 {
+		f.fs.failWrite--
 		f.fs.mu.Unlock()
 		return 0, syscall.ENOSPC
 	}
@@ -93,8 +102,8 @@ func (f *file) Write(b []byte) (int, error) {
 func (f *file) Sync() error {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
-	if f.fs.FailSync > 0 {
-		f.fs.FailSync--
+	if f.fs.failSync > 0 {
+		f.fs.failSync--
 		return syscall.EIO
 	}
 	st, err := f.f.Stat()

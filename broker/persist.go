@@ -1,0 +1,500 @@
+package broker
+
+import (
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"midge/broker/packet"
+	"midge/broker/topic"
+	"midge/persist"
+)
+
+// store connects the broker to its append-only log (persist package). All
+// of it runs on the loop except the writer's completion callback.
+type store struct {
+	log      *persist.Log
+	nextMID  uint64
+	written  atomic.Uint64 // records up to this sequence number are written
+	notified atomic.Bool   // a release is queued on the loop
+	held     []*conn       // connections with acknowledgements waiting
+	timer    timer         // compaction check
+	busy     bool          // a compaction is running
+	damage   []string      // what recovery reported (for $SYS)
+	alarm    string
+	cap      int64
+	enc      persist.Enc
+}
+
+// heldAck is an acknowledgement waiting until its records are written.
+type heldAck struct {
+	seq uint64
+	pkt []byte
+}
+
+// openStore opens the log and rebuilds the broker's state from it. The
+// broker never refuses to start because of its own files: damage is
+// repaired and reported, and an unusable directory runs the broker without
+// persistence, with an alarm.
+func (b *Broker) openStore() {
+	pc := b.cfg.Persistence
+	if !pc.Enabled {
+		return
+	}
+	sync, _ := persist.ParseSync(pc.Sync)
+	st := &store{cap: int64(pc.MaxStoreBytes)}
+	r := newReplay()
+	opt := persist.Options{Dir: pc.Dir, Sync: sync, SyncInterval: pc.SyncInterval.D(),
+		SegmentBytes: int64(pc.SegmentBytes), BatchBytes: pc.BatchBytes, BatchDelay: pc.BatchDelay.D(),
+		FS: b.storeFS, Logf: func(f string, a ...any) { b.log.Warnf(f, a...) },
+		Done: func(seq uint64) {
+			st.written.Store(seq)
+			if !st.notified.Swap(true) {
+				b.Do(b.releaseHeld)
+			}
+		}}
+	l, damage, err := persist.Open(opt, r.apply)
+	for _, d := range damage {
+		st.damage = append(st.damage, d.String())
+		st.alarm = "recovered with damage: " + d.String()
+	}
+	if err != nil {
+		b.log.Errorf("persistence disabled: %s: %v", pc.Dir, err)
+		b.storeAlarm = "persistence disabled: " + err.Error()
+		return
+	}
+	st.log = l
+	b.store = st
+	st.timer.owner = timerFunc(b.checkCompaction)
+	n := r.restore(b)
+	b.log.Noticef("Persistence: %s, %d sessions, %d retained, %d messages restored.", pc.Dir, n.sessions, n.retained, n.messages)
+}
+
+func (b *Broker) startStore() {
+	if b.store != nil {
+		b.wheel.schedule(&b.store.timer, b.now, 10*time.Second)
+	}
+}
+
+// closeStore records each offline session's remaining expiry and closes
+// the log.
+func (b *Broker) closeStore() {
+	st := b.store
+	if st == nil {
+		return
+	}
+	for _, s := range b.sessions {
+		if s.stored {
+			b.storeSession(s)
+		}
+	}
+	if err := st.log.Close(); err != nil {
+		b.log.Errorf("persistence: %v", err)
+	}
+	b.store = nil
+}
+
+func (st *store) payload() *persist.Enc {
+	st.enc.B = st.enc.B[:0]
+	return &st.enc
+}
+
+// durable reports whether s outlives its connection (and so is stored).
+func (s *session) durable() bool { return s.expiry > 0 }
+
+// remainingExpiry is the session's expiry interval left: the whole of it
+// while connected, what is left of it while offline.
+func (s *session) remainingExpiry() uint64 {
+	if s.conn == nil && s.expDue != 0 {
+		left := (s.expDue - s.b.clock()) / int64(time.Second)
+		return uint64(max(left, 1))
+	}
+	return uint64(s.expiry)
+}
+
+func (b *Broker) storeSession(s *session) {
+	st := b.store
+	if st == nil {
+		return
+	}
+	if !s.durable() {
+		b.storeSessionDel(s)
+		return
+	}
+	e := st.payload()
+	e.String(s.id)
+	e.Byte(s.version)
+	e.Uint(s.remainingExpiry())
+	st.log.Append(persist.RecSessionPut, e.B, 0)
+	if !s.stored {
+		s.stored = true
+		for key, sub := range s.subs {
+			b.storeSub(s, key, sub.opts)
+		}
+	}
+}
+
+func (b *Broker) storeSessionDel(s *session) {
+	st := b.store
+	if st == nil || !s.stored {
+		return
+	}
+	e := st.payload()
+	e.String(s.id)
+	st.log.Append(persist.RecSessionDel, e.B, 0)
+	s.stored = false
+	s.queue.each(func(d *delivery) { d.stored = false })
+	for _, d := range s.inflight {
+		d.stored = false
+	}
+}
+
+func (b *Broker) storeSub(s *session, key string, o topic.Options) {
+	st := b.store
+	if st == nil || !s.stored {
+		return
+	}
+	e := st.payload()
+	e.String(s.id)
+	e.String(key)
+	e.Byte(o.QoS)
+	var flags byte
+	if o.NoLocal {
+		flags |= 1
+	}
+	if o.RetainAsPublished {
+		flags |= 2
+	}
+	e.Byte(flags)
+	e.Byte(o.RetainHandling)
+	e.Uint(uint64(o.SubID))
+	st.log.Append(persist.RecSubPut, e.B, 0)
+}
+
+func (b *Broker) storeSubDel(s *session, key string) {
+	st := b.store
+	if st == nil || !s.stored {
+		return
+	}
+	e := st.payload()
+	e.String(s.id)
+	e.String(key)
+	st.log.Append(persist.RecSubDel, e.B, 0)
+}
+
+func (b *Broker) storeRetain(m *Message) {
+	st := b.store
+	if st == nil {
+		return
+	}
+	e := st.payload()
+	e.Bytes(m.Topic)
+	e.Byte(m.QoS)
+	left, _ := remaining(m, b.now)
+	e.Uint(uint64(left))
+	e.Bytes(packet.AppendPropertyBytes(nil, &m.Props))
+	e.Bytes(m.Payload)
+	st.log.Append(persist.RecRetainPut, e.B, len(m.Payload))
+}
+
+func (b *Broker) storeRetainDel(topicName []byte) {
+	st := b.store
+	if st == nil {
+		return
+	}
+	e := st.payload()
+	e.Bytes(topicName)
+	st.log.Append(persist.RecRetainDel, e.B, 0)
+}
+
+// storeDelivery records a QoS 1/2 delivery to a durable session, writing
+// the message body once however many sessions it goes to.
+func (b *Broker) storeDelivery(s *session, d *delivery) {
+	st := b.store
+	if st == nil || !s.stored || d.qos == 0 || d.stored {
+		return
+	}
+	m := d.msg
+	if m.mid == 0 {
+		st.nextMID++
+		m.mid = st.nextMID
+		e := st.payload()
+		e.Uint(m.mid)
+		e.Byte(m.QoS)
+		left, _ := remaining(m, b.now)
+		e.Uint(uint64(left))
+		e.Bytes(m.Topic)
+		e.Bytes(packet.AppendPropertyBytes(nil, &m.Props))
+		e.Bytes(m.Payload)
+		st.log.Append(persist.RecMessage, e.B, len(m.Payload))
+	}
+	e := st.payload()
+	e.String(s.id)
+	e.Uint(m.mid)
+	e.Byte(d.qos)
+	e.Byte(b2byte(d.retain))
+	e.Uint(uint64(len(d.subIDs)))
+	for _, id := range d.subIDs {
+		e.Uint(uint64(id))
+	}
+	st.log.Append(persist.RecDeliveryPut, e.B, 0)
+	d.stored = true
+}
+
+func (b *Broker) storeDeliveryDel(s *session, d *delivery) {
+	st := b.store
+	if st == nil || !d.stored {
+		return
+	}
+	e := st.payload()
+	e.String(s.id)
+	e.Uint(d.msg.mid)
+	st.log.Append(persist.RecDeliveryDel, e.B, 0)
+	d.stored = false
+}
+
+func (b *Broker) storeSent(s *session, d *delivery) {
+	st := b.store
+	if st == nil || !d.stored {
+		return
+	}
+	e := st.payload()
+	e.String(s.id)
+	e.Uint(d.msg.mid)
+	e.Uint(uint64(d.id))
+	e.Byte(d.state)
+	st.log.Append(persist.RecDeliverySent, e.B, 0)
+}
+
+func (b *Broker) storeInbound(s *session, id uint16, put bool) {
+	st := b.store
+	if st == nil || !s.stored {
+		return
+	}
+	e := st.payload()
+	e.String(s.id)
+	e.Uint(uint64(id))
+	typ := persist.RecInboundDel
+	if put {
+		typ = persist.RecInboundPut
+	}
+	st.log.Append(typ, e.B, 0)
+}
+
+func b2byte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// storeSeq is the last record appended (0 without persistence).
+func (b *Broker) storeSeq() uint64 {
+	if b.store == nil {
+		return 0
+	}
+	return b.store.log.Seq()
+}
+
+// storeFull reports whether new messages for offline sessions must be
+// refused: the store is over max_store_bytes or failing.
+func (b *Broker) storeFull() bool {
+	st := b.store
+	if st == nil {
+		return false
+	}
+	s := st.log.Stats()
+	return s.Failed || s.StoreBytes >= st.cap
+}
+
+// sendAfterStore sends an acknowledgement once every record appended so far
+// is written (group commit); with nothing pending it goes at once.
+func (c *conn) sendAfterStore(pkt []byte, since uint64) {
+	st := c.b.store
+	seq := c.b.storeSeq()
+	if st == nil || (seq == since && len(c.held) == 0) || seq <= st.written.Load() && len(c.held) == 0 {
+		c.send(pkt)
+		return
+	}
+	if len(c.held) == 0 {
+		st.held = append(st.held, c)
+	}
+	c.held = append(c.held, heldAck{seq: seq, pkt: append([]byte(nil), pkt...)})
+}
+
+// releaseHeld sends the acknowledgements whose records are now written.
+func (b *Broker) releaseHeld() {
+	st := b.store
+	if st == nil {
+		return
+	}
+	st.notified.Store(false)
+	written := st.written.Load()
+	kept := st.held[:0]
+	for _, c := range st.held {
+		n := 0
+		for n < len(c.held) && c.held[n].seq <= written {
+			c.send(c.held[n].pkt)
+			n++
+		}
+		c.held = append(c.held[:0], c.held[n:]...)
+		if len(c.held) > 0 && c.state != stateClosed {
+			kept = append(kept, c)
+		} else {
+			c.held = nil
+		}
+	}
+	clear(st.held[len(kept):])
+	st.held = kept
+}
+
+// checkCompaction compacts the log when it holds more than twice the live
+// data (estimated from the memory budget's accounting) and at least 1 MiB.
+func (b *Broker) checkCompaction() {
+	st := b.store
+	if st == nil {
+		return
+	}
+	b.wheel.schedule(&st.timer, b.now, 10*time.Second)
+	stats := st.log.Stats()
+	live := int64(b.mem) + int64(len(b.sessions))*64 + int64(b.tree.Len())*64
+	if st.busy || stats.StoreBytes < 1<<20 || stats.StoreBytes < 2*live {
+		return
+	}
+	snap := b.snapshot()
+	if int64(snap.Len())*2 > stats.StoreBytes {
+		return // not worth it yet
+	}
+	st.busy = true
+	result := st.log.Compact(snap)
+	go func() {
+		err := <-result
+		b.Do(func() {
+			st.busy = false
+			if err != nil {
+				b.log.Warnf("persistence: compaction: %v", err)
+			}
+		})
+	}()
+}
+
+// snapshot writes the live durable state as log records.
+func (b *Broker) snapshot() *persist.Snapshot {
+	st := b.store
+	snap := st.log.NewSnapshot()
+	seen := map[uint64]bool{}
+	var e persist.Enc
+	b.retained.Each(func(m *Message) { b.snapRetained(snap, &e, m) })
+	for _, s := range b.sessions {
+		if !s.stored {
+			continue
+		}
+		e.B = e.B[:0]
+		e.String(s.id)
+		e.Byte(s.version)
+		e.Uint(s.remainingExpiry())
+		snap.Add(persist.RecSessionPut, e.B)
+		for key, sub := range s.subs {
+			e.B = e.B[:0]
+			e.String(s.id)
+			e.String(key)
+			e.Byte(sub.opts.QoS)
+			e.Byte(b2byte(sub.opts.NoLocal) | b2byte(sub.opts.RetainAsPublished)<<1)
+			e.Byte(sub.opts.RetainHandling)
+			e.Uint(uint64(sub.opts.SubID))
+			snap.Add(persist.RecSubPut, e.B)
+		}
+		add := func(d *delivery) {
+			if !d.stored || d.msg == nil {
+				return
+			}
+			m := d.msg
+			if !seen[m.mid] {
+				seen[m.mid] = true
+				e.B = e.B[:0]
+				e.Uint(m.mid)
+				e.Byte(m.QoS)
+				left, _ := remaining(m, b.now)
+				e.Uint(uint64(left))
+				e.Bytes(m.Topic)
+				e.Bytes(packet.AppendPropertyBytes(nil, &m.Props))
+				e.Bytes(m.Payload)
+				snap.Add(persist.RecMessage, e.B)
+			}
+			e.B = e.B[:0]
+			e.String(s.id)
+			e.Uint(m.mid)
+			e.Byte(d.qos)
+			e.Byte(b2byte(d.retain))
+			e.Uint(uint64(len(d.subIDs)))
+			for _, id := range d.subIDs {
+				e.Uint(uint64(id))
+			}
+			snap.Add(persist.RecDeliveryPut, e.B)
+			if d.id != 0 {
+				e.B = e.B[:0]
+				e.String(s.id)
+				e.Uint(m.mid)
+				e.Uint(uint64(d.id))
+				e.Byte(d.state)
+				snap.Add(persist.RecDeliverySent, e.B)
+			}
+		}
+		for _, d := range sortedInflight(s) {
+			add(d)
+		}
+		s.queue.each(add)
+		for id := range s.recvQoS2 {
+			e.B = e.B[:0]
+			e.String(s.id)
+			e.Uint(uint64(id))
+			snap.Add(persist.RecInboundPut, e.B)
+		}
+	}
+	return snap
+}
+
+func (b *Broker) snapRetained(snap *persist.Snapshot, e *persist.Enc, m *Message) {
+	e.B = e.B[:0]
+	e.Bytes(m.Topic)
+	e.Byte(m.QoS)
+	left, ok := remaining(m, b.now)
+	if !ok {
+		return
+	}
+	e.Uint(uint64(left))
+	e.Bytes(packet.AppendPropertyBytes(nil, &m.Props))
+	e.Bytes(m.Payload)
+	snap.Add(persist.RecRetainPut, e.B)
+}
+
+// persistStats are the store's figures for $SYS.
+func (b *Broker) persistStats() (persist.Stats, bool) {
+	if b.store == nil {
+		return persist.Stats{}, false
+	}
+	return b.store.log.Stats(), true
+}
+
+func (b *Broker) persistAlarm() string {
+	if b.storeAlarm != "" {
+		return b.storeAlarm
+	}
+	if b.store == nil {
+		return ""
+	}
+	if s := b.store.log.Stats(); s.Failed {
+		return "failing: " + s.LastError
+	}
+	return b.store.alarm
+}
+
+// sortedInflight returns s's in-flight deliveries in the order they were sent.
+func sortedInflight(s *session) []*delivery {
+	list := make([]*delivery, 0, len(s.inflight))
+	for _, d := range s.inflight {
+		list = append(list, d)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].seq < list[j].seq })
+	return list
+}

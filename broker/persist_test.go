@@ -1,0 +1,209 @@
+package broker_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"midge/broker"
+	"midge/broker/config"
+	"midge/broker/packet"
+	"midge/internal/testutil"
+	"midge/persist/fault"
+)
+
+// startStore runs a broker with persistence in dir; stop it with Close.
+func startStore(t *testing.T, dir string, fs *fault.FS, mutate func(*config.Config)) (*broker.Broker, string) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Listeners[0].Port = 0
+	cfg.Persistence.Enabled = true
+	cfg.Persistence.Dir = dir
+	cfg.Persistence.Sync = "always"
+	if mutate != nil {
+		mutate(cfg)
+	}
+	opts := broker.Options{}
+	if fs != nil {
+		opts.FS = fs
+	}
+	log := broker.NewLogger(nil, nil)
+	if os.Getenv("MIDGE_TEST_LOG") != "" {
+		log = broker.NewLogger([]string{"stderr"}, []string{"all"})
+	}
+	b, err := broker.NewWithOptions(cfg, log, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go b.Serve()
+	t.Cleanup(func() { b.Close() })
+	return b, b.Addrs()[0].String()
+}
+
+func durable(v byte) func(*packet.Connect) {
+	return func(p *packet.Connect) {
+		if v == packet.Version5 {
+			withExpiry(300)(p)
+		}
+	}
+}
+
+// Retained messages, durable subscriptions, queued and in-flight QoS 1/2
+// messages survive a restart, for 3.1.1 and 5.0.
+func TestPersistenceSurvivesRestart(t *testing.T) {
+	for _, v := range []byte{packet.Version311, packet.Version5} {
+		dir := t.TempDir()
+		b, addr := startStore(t, dir, nil, nil)
+		sub := connect(t, addr, "sub", v, false, durable(v))
+		subscribe(t, sub, "p/#", 1)
+		subscribe(t, sub, "q/#", 2)
+		sub.Conn.Close()
+		pub := connect(t, addr, "pub", v, true, nil)
+		pub.Send(packet.AppendPublish(nil, &packet.Publish{Topic: []byte("r/ret"), QoS: 1, PacketID: 1, Retain: true, Payload: []byte("kept")}, v))
+		readAck(t, pub, packet.PUBACK)
+		for i, tp := range []string{"p/1", "p/2", "q/1"} {
+			qos := byte(1)
+			if tp[0] == 'q' {
+				qos = 2
+			}
+			publish(pub, tp, qos, uint16(10+i), false, tp)
+			if qos == 1 {
+				readAck(t, pub, packet.PUBACK)
+			} else {
+				readAck(t, pub, packet.PUBREC)
+				ack(pub, packet.PUBREL, uint16(10+i))
+				readAck(t, pub, packet.PUBCOMP)
+			}
+		}
+		// Take p/1 in flight and leave it unacknowledged.
+		sub = testutil.Dial(t, addr)
+		c := packet.Connect{Version: v, ClientID: []byte("sub"), KeepAlive: 60}
+		durable(v)(&c)
+		sub.Connect(&c)
+		first := sub.ReadPublish(2 * time.Second)
+		sub.Conn.Close()
+		b.Close()
+
+		_, addr = startStore(t, dir, nil, nil)
+		sub = testutil.Dial(t, addr)
+		if ack := sub.Connect(&c); !ack.SessionPresent {
+			t.Fatalf("v%d: session not restored", v)
+		}
+		got := []string{}
+		for i := 0; i < 3; i++ {
+			m := sub.ReadPublish(2 * time.Second)
+			if string(m.Topic) == string(first.Topic) && (!m.Dup || m.PacketID != first.PacketID) {
+				t.Fatalf("v%d: in-flight message resent without DUP or with another id: %+v", v, m)
+			}
+			got = append(got, string(m.Payload))
+			if m.QoS == 1 {
+				ack(sub, packet.PUBACK, m.PacketID)
+			} else {
+				ack(sub, packet.PUBREC, m.PacketID)
+				readAck(t, sub, packet.PUBREL)
+				ack(sub, packet.PUBCOMP, m.PacketID)
+			}
+		}
+		if strings.Join(got, ",") != "p/1,p/2,q/1" {
+			t.Fatalf("v%d: after restart got %v", v, got)
+		}
+		fresh := connect(t, addr, "fresh", v, true, nil)
+		subscribe(t, fresh, "r/#", 1)
+		if m := fresh.ReadPublish(2 * time.Second); string(m.Payload) != "kept" || !m.Retain {
+			t.Fatalf("v%d: retained %+v", v, m)
+		}
+		// The subscriptions came back too.
+		publish(fresh, "p/after", 0, 0, false, "live")
+		if m := sub.ReadPublish(2 * time.Second); string(m.Payload) != "live" {
+			t.Fatalf("v%d: subscription lost: %q", v, m.Payload)
+		}
+	}
+}
+
+// A QoS 2 message whose PUBREL had not arrived before a restart is not
+// delivered a second time when the publisher resends it.
+func TestPersistenceQoS2ExactlyOnceAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	b, addr := startStore(t, dir, nil, nil)
+	sub := connect(t, addr, "sub", packet.Version5, false, withExpiry(300))
+	subscribe(t, sub, "x", 2)
+	pub := connect(t, addr, "pub", packet.Version5, false, withExpiry(300))
+	publish(pub, "x", 2, 9, false, "once")
+	readAck(t, pub, packet.PUBREC)
+	m := sub.ReadPublish(2 * time.Second)
+	ack(sub, packet.PUBREC, m.PacketID)
+	readAck(t, sub, packet.PUBREL)
+	ack(sub, packet.PUBCOMP, m.PacketID)
+	time.Sleep(50 * time.Millisecond)
+	b.Close()
+	_, addr = startStore(t, dir, nil, nil)
+	sub = connect(t, addr, "sub", packet.Version5, false, withExpiry(300))
+	pub = connect(t, addr, "pub", packet.Version5, false, withExpiry(300))
+	publish(pub, "x", 2, 9, true, "once") // the resend
+	readAck(t, pub, packet.PUBREC)
+	ack(pub, packet.PUBREL, 9)
+	if a := readAck(t, pub, packet.PUBCOMP); a.Reason != 0 {
+		t.Fatalf("PUBCOMP 0x%02x", byte(a.Reason))
+	}
+	if _, _, err := sub.TryRead(300 * time.Millisecond); err == nil {
+		t.Fatal("the QoS 2 message was delivered twice")
+	}
+}
+
+// Acknowledgements wait for the log: while writes fail (ENOSPC) a QoS 1
+// PUBACK is held; once a retry succeeds it is released.
+func TestPersistenceAckWaitsForTheLog(t *testing.T) {
+	fs := fault.New()
+	b, addr := startStore(t, t.TempDir(), fs, func(c *config.Config) { c.Persistence.Sync = "interval" })
+	sub := connect(t, addr, "sub", packet.Version311, false, nil)
+	subscribe(t, sub, "w", 1)
+	sub.Conn.Close()
+	time.Sleep(50 * time.Millisecond)
+	pub := connect(t, addr, "pub", packet.Version311, true, nil)
+	fs.FailWrite(1)
+	publish(pub, "w", 1, 1, false, "x")
+	if _, _, err := pub.TryRead(300 * time.Millisecond); err == nil {
+		t.Fatal("PUBACK sent before the record was written")
+	}
+	if h, _ := pub.Read(3 * time.Second); h.Type != packet.PUBACK {
+		t.Fatalf("got %s", h.Type)
+	}
+	if k := b.Snapshot(); k.Sessions == 0 {
+		t.Fatal("no sessions")
+	}
+}
+
+// A damaged store never stops the broker: it starts, keeps what is valid,
+// and reports the damage.
+func TestPersistenceDamagedStoreStillBoots(t *testing.T) {
+	dir := t.TempDir()
+	b, addr := startStore(t, dir, nil, nil)
+	pub := connect(t, addr, "pub", packet.Version311, true, nil)
+	pub.Send(packet.AppendPublish(nil, &packet.Publish{Topic: []byte("r"), QoS: 1, PacketID: 1, Retain: true, Payload: []byte("v")}, packet.Version311))
+	readAck(t, pub, packet.PUBACK)
+	b.Close()
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	f, _ := os.OpenFile(segs[len(segs)-1], os.O_WRONLY|os.O_APPEND, 0)
+	f.Write([]byte("\x01\x05garbage that is not a record"))
+	f.Close()
+	_, addr = startStore(t, dir, nil, func(c *config.Config) { c.SysInterval = config.Duration(time.Second) })
+	c := connect(t, addr, "c", packet.Version311, true, nil)
+	subscribe(t, c, "r", 0)
+	if m := c.ReadPublish(2 * time.Second); string(m.Payload) != "v" {
+		t.Fatalf("retained %q", m.Payload)
+	}
+	subscribe(t, c, "$SYS/broker/midge/persist/alarm", 0)
+	if m := c.ReadPublish(3 * time.Second); !strings.Contains(string(m.Payload), "torn tail") {
+		t.Fatalf("alarm %q", m.Payload)
+	}
+}
+
+// An unusable directory runs the broker without persistence.
+func TestPersistenceUnusableDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(dir, []byte("x"), 0o600)
+	_, addr := startStore(t, dir, nil, nil)
+	connect(t, addr, "c", packet.Version311, true, nil)
+}
