@@ -7,7 +7,7 @@ export CGO_ENABLED = 0
 GOFLAGS_BUILD = -trimpath -ldflags '-s -w'
 FUZZTIME  ?= 10s
 
-.PHONY: build run test unit fuzz bench gobench lint clean
+.PHONY: build run test crash unit fuzz bench gobench lint clean
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/midge
@@ -23,7 +23,11 @@ run: build
 # then a short run of every fuzz target over its seeds.
 test: lint
 	$(GO) test -count=1 ./...
-	CGO_ENABLED=1 $(GO) test -count=1 -race ./broker/... ./platform/...
+	CGO_ENABLED=1 $(GO) test -count=1 -race ./broker/... ./persist/... ./platform/...
+
+# The SIGKILL durability test with more rounds (make test runs 20).
+crash:
+	MIDGE_CRASH_ROUNDS=$${ROUNDS:-200} $(GO) test -count=1 -run KillNine -v ./cmd/midge
 
 unit:
 	$(GO) test -count=1 -short ./...
@@ -33,6 +37,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzBroker -fuzztime $(FUZZTIME) ./broker
 	$(GO) test -run XXX -fuzz FuzzMosquittoConf -fuzztime $(FUZZTIME) ./broker/config
 	$(GO) test -run XXX -fuzz FuzzTOML -fuzztime $(FUZZTIME) ./broker/config
+	$(GO) test -run XXX -fuzz FuzzRecover -fuzztime $(FUZZTIME) ./persist
 
 # Side by side with Debian's mosquitto; writes docs/benchmarks.md.
 bench:

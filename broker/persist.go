@@ -361,8 +361,22 @@ func (b *Broker) checkCompaction() {
 	if st.busy || stats.StoreBytes < 1<<20 || stats.StoreBytes < 2*live {
 		return
 	}
+	b.compact(false)
+}
+
+// Compact compacts the persistence log now if that frees anything (SIGUSR1,
+// like Mosquitto's "save the database now"). Call it on the loop.
+func (b *Broker) Compact() {
+	if b.store != nil && !b.store.busy {
+		b.compact(true)
+	}
+}
+
+func (b *Broker) compact(force bool) {
+	st := b.store
+	stats := st.log.Stats()
 	snap := b.snapshot()
-	if int64(snap.Len())*2 > stats.StoreBytes {
+	if int64(snap.Len())*2 > stats.StoreBytes && !(force && int64(snap.Len()) < stats.StoreBytes) {
 		return // not worth it yet
 	}
 	st.busy = true
@@ -467,6 +481,10 @@ func (b *Broker) snapRetained(snap *persist.Snapshot, e *persist.Enc, m *Message
 	e.Bytes(m.Payload)
 	snap.Add(persist.RecRetainPut, e.B)
 }
+
+// PersistStats returns the store's counters (false without persistence);
+// call it on the loop.
+func (b *Broker) PersistStats() (persist.Stats, bool) { return b.persistStats() }
 
 // persistStats are the store's figures for $SYS.
 func (b *Broker) persistStats() (persist.Stats, bool) {

@@ -195,8 +195,12 @@ func listSegments(fs FS, dir string) ([]segment, error) {
 			}
 		}
 	}
-	sort.Slice(segs, func(i, j int) bool { return segs[i].first < segs[j].first })
+	sortSegments(segs)
 	return segs, nil
+}
+
+func sortSegments(segs []segment) {
+	sort.Slice(segs, func(i, j int) bool { return segs[i].first < segs[j].first })
 }
 
 func (l *Log) path(name string) string { return filepath.Join(l.opt.Dir, name) }

@@ -96,7 +96,7 @@ func runBroker(args []string) int {
 		return 1
 	}
 	sig := make(chan os.Signal, 4)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
 	go func() {
 		for s := range sig {
 			switch s {
@@ -116,6 +116,8 @@ func runBroker(args []string) int {
 					}
 				}
 				b.Reload(next)
+			case syscall.SIGUSR1:
+				b.Do(b.Compact)
 			case syscall.SIGUSR2:
 				b.Do(b.LogSubscriptions)
 			default:

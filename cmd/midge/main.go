@@ -20,13 +20,15 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"broker":  {runBroker, "run the broker (the default)"},
-		"pub":     {runPub, "publish messages (mosquitto_pub flags)"},
-		"sub":     {runSub, "subscribe and print messages (mosquitto_sub flags)"},
-		"convert": {runConvert, "print a mosquitto.conf as midge TOML"},
-		"bench":   {runBench, "load generator: fanin, fanout, latency, idle, check"},
-		"version": {runVersion, "print the version and compiled-in features"},
-		"help":    {runHelp, "list the commands"},
+		"broker":   {runBroker, "run the broker (the default)"},
+		"pub":      {runPub, "publish messages (mosquitto_pub flags)"},
+		"sub":      {runSub, "subscribe and print messages (mosquitto_sub flags)"},
+		"convert":  {runConvert, "print a mosquitto.conf as midge TOML"},
+		"bench":    {runBench, "load generator: fanin, fanout, latency, idle, check"},
+		"logcheck": {runLogcheck, "verify a persistence directory (exit 1 on damage)"},
+		"logdump":  {runLogdump, "print a persistence directory's records (--json)"},
+		"version":  {runVersion, "print the version and compiled-in features"},
+		"help":     {runHelp, "list the commands"},
 	}
 }
 
@@ -53,7 +55,7 @@ func dispatch(argv []string) int {
 
 func runHelp(args []string) int {
 	fmt.Println("usage: midge [command] [flags]\n\ncommands:")
-	for _, n := range []string{"broker", "pub", "sub", "bench", "convert", "version", "help"} {
+	for _, n := range []string{"broker", "pub", "sub", "bench", "convert", "logcheck", "logdump", "version", "help"} {
 		fmt.Printf("  %-8s %s\n", n, commands[n].help)
 	}
 	return 0
