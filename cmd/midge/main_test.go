@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"midge/broker/packet"
+	"midge/persist"
 )
 
 var midgeBin string
@@ -321,4 +322,40 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+func TestLogcheckAndLogdump(t *testing.T) {
+	dir := t.TempDir()
+	l, _, err := persist.Open(persist.Options{Dir: dir, Sync: persist.SyncAlways, SegmentBytes: 200}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e persist.Enc
+	for i := 0; i < 20; i++ {
+		e.B = e.B[:0]
+		e.String("client-" + strconv.Itoa(i))
+		e.Byte(4)
+		e.Uint(3600)
+		l.Append(persist.RecSessionPut, e.B, 0)
+		l.Flush()
+		time.Sleep(3 * time.Millisecond)
+	}
+	l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if o, err := midge(ctx, "midge", "logcheck", dir).CombinedOutput(); err != nil || !strings.Contains(string(o), "no damage") {
+		t.Fatalf("logcheck: %v %s", err, o)
+	}
+	o, err := midge(ctx, "midge", "logdump", "--json", dir).Output()
+	if err != nil || strings.Count(string(o), "\n") != 20 || !strings.Contains(string(o), `"client":"client-7"`) {
+		t.Fatalf("logdump: %v %s", err, o)
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	f, _ := os.OpenFile(segs[0], os.O_RDWR, 0)
+	f.WriteAt([]byte{0xff}, 25)
+	f.Close()
+	o, err = midge(ctx, "midge", "logcheck", dir).CombinedOutput()
+	if err == nil || !strings.Contains(string(o), "DAMAGED") || !strings.Contains(string(o), "lost") {
+		t.Fatalf("logcheck on a damaged store: %v %s", err, o)
+	}
 }
