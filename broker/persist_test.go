@@ -315,3 +315,28 @@ func TestPersistenceCompaction(t *testing.T) {
 		t.Fatalf("retained %q", m.Payload)
 	}
 }
+
+// Session expiry survives a restart as remaining time: a session of 2 s is
+// there right after the restart and gone once its time is up.
+func TestPersistenceSessionExpiryAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	b, addr := startStore(t, dir, nil, nil)
+	c := connect(t, addr, "short", packet.Version5, true, withExpiry(2))
+	subscribe(t, c, "s", 1)
+	c.Conn.Close()
+	time.Sleep(50 * time.Millisecond)
+	b.Close()
+	_, addr = startStore(t, dir, nil, nil)
+	r := testutil.Dial(t, addr)
+	p := packet.Connect{Version: packet.Version5, ClientID: []byte("short"), KeepAlive: 60}
+	withExpiry(2)(&p)
+	if ack := r.Connect(&p); !ack.SessionPresent {
+		t.Fatal("session lost across the restart")
+	}
+	r.Conn.Close()
+	time.Sleep(2500 * time.Millisecond)
+	r = testutil.Dial(t, addr)
+	if ack := r.Connect(&packet.Connect{Version: packet.Version5, ClientID: []byte("short"), KeepAlive: 60}); ack.SessionPresent {
+		t.Fatal("session outlived its expiry")
+	}
+}
