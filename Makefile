@@ -7,7 +7,7 @@ export CGO_ENABLED = 0
 GOFLAGS_BUILD = -trimpath -ldflags '-s -w'
 FUZZTIME  ?= 10s
 
-.PHONY: build run test crash unit fuzz bench gobench lint clean
+.PHONY: build run test crash cross size emulate unit fuzz bench gobench lint clean
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/midge
@@ -38,6 +38,14 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzMosquittoConf -fuzztime $(FUZZTIME) ./broker/config
 	$(GO) test -run XXX -fuzz FuzzTOML -fuzztime $(FUZZTIME) ./broker/config
 	$(GO) test -run XXX -fuzz FuzzRecover -fuzztime $(FUZZTIME) ./persist
+
+# Static, stripped binaries for every target into dist/ (full and minimal).
+cross:
+	OUT=/dev/null tools/size.sh >/dev/null
+
+# The size table per architecture into docs/size.md; fails over budget.
+size:
+	tools/size.sh
 
 # Side by side with Debian's mosquitto; writes docs/benchmarks.md.
 bench:

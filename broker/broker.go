@@ -263,9 +263,7 @@ func (b *Broker) loop() error {
 			return errStop
 		}
 		b.wheel.advance(b.now)
-		if b.store != nil {
-			b.store.log.Flush()
-		}
+		b.storeFlush()
 		b.flushDirty()
 	}
 }

@@ -432,3 +432,9 @@ func (c *conn) destroy() {
 	b.untrack(c)
 	c.ln.count--
 }
+
+// heldAck is an acknowledgement waiting until its records are written.
+type heldAck struct {
+	seq uint64
+	pkt []byte
+}

@@ -1,9 +1,9 @@
 package broker
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -301,9 +301,17 @@ func b2i(v bool) int {
 	return 0
 }
 
+// randomID makes the random part of an assigned client id. Ids need to be
+// unique, not secret, so math/rand (ChaCha8, seeded by the runtime) serves
+// and keeps crypto out of builds without TLS.
 func randomID() string {
 	var r [12]byte
-	rand.Read(r[:])
+	for i := 0; i < len(r); i += 8 {
+		v := rand.Uint64()
+		for j := 0; j < 8 && i+j < len(r); j++ {
+			r[i+j] = byte(v >> (8 * j))
+		}
+	}
 	return hex.EncodeToString(r[:])
 }
 

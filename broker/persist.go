@@ -1,7 +1,8 @@
+//go:build !nopersist
+
 package broker
 
 import (
-	"sort"
 	"sync/atomic"
 	"time"
 
@@ -9,6 +10,9 @@ import (
 	"midge/broker/topic"
 	"midge/persist"
 )
+
+// Persistence reports whether persistence is compiled in.
+const Persistence = true
 
 // store connects the broker to its append-only log (persist package). All
 // of it runs on the loop except the writer's completion callback.
@@ -24,12 +28,6 @@ type store struct {
 	alarm    string
 	cap      int64
 	enc      persist.Enc
-}
-
-// heldAck is an acknowledgement waiting until its records are written.
-type heldAck struct {
-	seq uint64
-	pkt []byte
 }
 
 // openStore opens the log and rebuilds the broker's state from it. The
@@ -68,6 +66,13 @@ func (b *Broker) openStore() {
 	st.timer.owner = timerFunc(b.checkCompaction)
 	n := r.restore(b)
 	b.log.Noticef("Persistence: %s, %d sessions, %d retained, %d messages restored.", pc.Dir, n.sessions, n.retained, n.messages)
+}
+
+// storeFlush hands this loop turn's records to the writer.
+func (b *Broker) storeFlush() {
+	if b.store != nil {
+		b.store.log.Flush()
+	}
 }
 
 func (b *Broker) startStore() {
@@ -505,14 +510,4 @@ func (b *Broker) persistAlarm() string {
 		return "failing: " + s.LastError
 	}
 	return b.store.alarm
-}
-
-// sortedInflight returns s's in-flight deliveries in the order they were sent.
-func sortedInflight(s *session) []*delivery {
-	list := make([]*delivery, 0, len(s.inflight))
-	for _, d := range s.inflight {
-		list = append(list, d)
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].seq < list[j].seq })
-	return list
 }

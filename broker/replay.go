@@ -1,3 +1,5 @@
+//go:build !nopersist
+
 package broker
 
 import (

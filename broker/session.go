@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"sort"
 	"time"
 
 	"midge/broker/packet"
@@ -243,4 +244,14 @@ func (s *session) arm() {
 		return
 	}
 	b.wheel.schedule(&s.timer, b.now, time.Duration(next-b.clock()))
+}
+
+// sortedInflight returns s's in-flight deliveries in the order they were sent.
+func sortedInflight(s *session) []*delivery {
+	list := make([]*delivery, 0, len(s.inflight))
+	for _, d := range s.inflight {
+		list = append(list, d)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].seq < list[j].seq })
+	return list
 }

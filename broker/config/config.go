@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -287,7 +288,7 @@ func (c *Config) Validate() error {
 	positive("max_subscriptions_per_client", c.MaxSubscriptionsPerClient, 1<<20)
 	positive("max_retained_messages", c.MaxRetainedMessages, 1<<24)
 	positive("max_retained_bytes", c.MaxRetainedBytes, 1<<30)
-	positive("memory_limit", c.MemoryLimit, 1<<40)
+	positive("memory_limit", c.MemoryLimit, math.MaxInt32)
 	if c.MaxQoS < 0 || c.MaxQoS > 2 {
 		bad("max_qos", "must be 0, 1 or 2, got %d", c.MaxQoS)
 	}
@@ -313,7 +314,7 @@ func (c *Config) Validate() error {
 			bad("persistence.sync_interval", "must be positive, got %s", p.SyncInterval.D())
 		}
 		positive("persistence.segment_bytes", p.SegmentBytes, 1<<30)
-		positive("persistence.max_store_bytes", p.MaxStoreBytes, 1<<40)
+		positive("persistence.max_store_bytes", p.MaxStoreBytes, math.MaxInt32)
 		positive("persistence.batch_bytes", p.BatchBytes, 64<<20)
 		if p.BatchDelay.D() <= 0 || p.BatchDelay.D() > time.Second {
 			bad("persistence.batch_delay", "must be between 0 and 1s, got %s", p.BatchDelay.D())

@@ -1,3 +1,5 @@
+//go:build !nocli
+
 package main
 
 import (
@@ -593,4 +595,9 @@ func procCPU(pid int) time.Duration {
 	ut, _ := strconv.Atoi(f[11])
 	st, _ := strconv.Atoi(f[12])
 	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ = 100
+}
+
+func init() {
+	register("bench", runBench, "load generator: fanin, fanout, latency, idle, check")
+	features = append(features, "bench")
 }

@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -19,11 +20,13 @@ var features []string
 
 func runVersion(args []string) int {
 	fmt.Printf("midge %s %s/%s %s\n", broker.Version, runtime.GOOS, runtime.GOARCH, runtime.Version())
-	f := "none"
-	if len(features) > 0 {
-		f = strings.Join(features, " ")
+	all := append([]string{"mqtt", "tcp"}, features...)
+	if broker.Persistence {
+		all = append(all, "persistence")
 	}
-	fmt.Printf("features: mqtt tcp %s\n", f)
+	sort.Strings(all[2:])
+	f := strings.Join(all, " ")
+	fmt.Printf("features: %s\n", f)
 	return 0
 }
 
@@ -131,36 +134,5 @@ func runBroker(args []string) int {
 		log.Errorf("%v", err)
 		return 1
 	}
-	return 0
-}
-
-func runConvert(args []string) int {
-	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, "usage: midge convert mosquitto.conf")
-		return 2
-	}
-	data, err := os.ReadFile(args[0])
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "midge convert: %v\n", err)
-		return 1
-	}
-	cfg, err := config.ImportMosquitto(args[0], data)
-	if err == nil {
-		err = cfg.Validate()
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "midge convert: %v\n", err)
-		return 1
-	}
-	out, err := cfg.TOML()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "midge convert: %v\n", err)
-		return 1
-	}
-	fmt.Printf("# converted from %s by midge %s\n", args[0], broker.Version)
-	for _, n := range cfg.Notes {
-		fmt.Printf("# note: %s\n", n)
-	}
-	os.Stdout.Write(out)
 	return 0
 }

@@ -1,3 +1,5 @@
+//go:build !nocli && !nopersist
+
 package main
 
 import (

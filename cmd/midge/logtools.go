@@ -1,3 +1,5 @@
+//go:build !nocli
+
 package main
 
 import (
@@ -125,4 +127,10 @@ func describe(r persist.Record) map[string]any {
 		f["error"] = "undecodable payload"
 	}
 	return f
+}
+
+func init() {
+	register("logcheck", runLogcheck, "verify a persistence directory (exit 1 on damage)")
+	register("logdump", runLogdump, "print a persistence directory's records (--json)")
+	features = append(features, "logtools")
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -16,20 +17,18 @@ type command struct {
 	help string
 }
 
-var commands map[string]command
+// commands are the multi-call entry points; optional tools register
+// themselves from files behind build tags (nocli leaves them all out).
+var commands = map[string]command{}
+
+func register(name string, run func([]string) int, help string) {
+	commands[name] = command{run, help}
+}
 
 func init() {
-	commands = map[string]command{
-		"broker":   {runBroker, "run the broker (the default)"},
-		"pub":      {runPub, "publish messages (mosquitto_pub flags)"},
-		"sub":      {runSub, "subscribe and print messages (mosquitto_sub flags)"},
-		"convert":  {runConvert, "print a mosquitto.conf as midge TOML"},
-		"bench":    {runBench, "load generator: fanin, fanout, latency, idle, check"},
-		"logcheck": {runLogcheck, "verify a persistence directory (exit 1 on damage)"},
-		"logdump":  {runLogdump, "print a persistence directory's records (--json)"},
-		"version":  {runVersion, "print the version and compiled-in features"},
-		"help":     {runHelp, "list the commands"},
-	}
+	register("broker", runBroker, "run the broker (the default)")
+	register("version", runVersion, "print the version and compiled-in features")
+	register("help", runHelp, "list the commands")
 }
 
 func main() {
@@ -55,8 +54,13 @@ func dispatch(argv []string) int {
 
 func runHelp(args []string) int {
 	fmt.Println("usage: midge [command] [flags]\n\ncommands:")
-	for _, n := range []string{"broker", "pub", "sub", "bench", "convert", "logcheck", "logdump", "version", "help"} {
-		fmt.Printf("  %-8s %s\n", n, commands[n].help)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Printf("  %-9s %s\n", n, commands[n].help)
 	}
 	return 0
 }

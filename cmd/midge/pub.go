@@ -1,3 +1,5 @@
+//go:build !nocli
+
 package main
 
 import (
@@ -188,4 +190,9 @@ func b2i(v bool) int {
 		return 1
 	}
 	return 0
+}
+
+func init() {
+	register("pub", runPub, "publish messages (mosquitto_pub flags)")
+	features = append(features, "pub")
 }

@@ -1,3 +1,5 @@
+//go:build !nocli
+
 package main
 
 import (
@@ -144,4 +146,9 @@ func runSub(args []string) int {
 			return 1
 		}
 	}
+}
+
+func init() {
+	register("sub", runSub, "subscribe and print messages (mosquitto_sub flags)")
+	features = append(features, "sub")
 }
