@@ -47,6 +47,11 @@ cross:
 size:
 	tools/size.sh
 
+# The cross-built broker under qemu-user on every target (needs
+# qemu-user-static); .ci/run runs it after the test suite.
+emulate:
+	tools/emulate.sh
+
 # Side by side with Debian's mosquitto; writes docs/benchmarks.md.
 bench:
 	tools/bench.sh
