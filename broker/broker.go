@@ -15,6 +15,7 @@ import (
 	"midge/broker/config"
 	"midge/broker/packet"
 	"midge/broker/topic"
+	"midge/hw"
 	"midge/persist"
 	"midge/platform"
 )
@@ -68,6 +69,7 @@ type Broker struct {
 	storeAlarm string     // persistence could not start
 	storeFS    persist.FS // tests substitute a fault-injecting file system
 	sys        sysState
+	hw         *hardware
 
 	Stats Stats
 }
@@ -106,6 +108,8 @@ type Options struct {
 	// FS replaces the file system of the persistence log (fault injection
 	// in tests).
 	FS persist.FS
+	// Watchdog replaces the configured watchdog (a fake in tests).
+	Watchdog hw.Watchdog
 }
 
 // New opens the listeners of cfg, recovers the persistence log if enabled,
@@ -166,6 +170,7 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 		log.Noticef("Opening ipv%d listen socket on %s.", ipVersion(addr), addr)
 	}
 	b.openStore()
+	b.openHardware(opts)
 	return b, nil
 }
 
@@ -240,6 +245,7 @@ func (b *Broker) Serve() error {
 	b.now = time.Now()
 	b.startSys()
 	b.startStore()
+	b.startHardware()
 	err := b.loop()
 	if err == errStop {
 		return nil
@@ -404,6 +410,7 @@ func (b *Broker) shutdown() {
 	}
 	b.closeListeners()
 	b.closeStore()
+	b.closeHardware()
 	b.poller.Close()
 	b.log.Noticef("midge %s terminating", Version)
 }

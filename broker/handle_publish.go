@@ -66,6 +66,7 @@ func (c *conn) handlePublish(p *packet.Publish, size int) error {
 		return errQoSNA // [MQTT-3.2.2-11] 0x9B
 	}
 	b.Stats.MsgsReceived++
+	b.blink()
 	mark := b.storeSeq()
 	switch p.QoS {
 	case 0:

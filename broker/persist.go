@@ -499,6 +499,16 @@ func (b *Broker) persistStats() (persist.Stats, bool) {
 	return b.store.log.Stats(), true
 }
 
+// persistFailing reports a store that cannot write right now.
+func (b *Broker) persistFailing() bool {
+	return b.store != nil && b.store.log.Stats().Failed
+}
+
+// storeStalled reports a writer that has had work pending for longer than d.
+func (b *Broker) storeStalled(d time.Duration) bool {
+	return b.store != nil && b.store.log.PendingFor() > d
+}
+
 func (b *Broker) persistAlarm() string {
 	if b.storeAlarm != "" {
 		return b.storeAlarm

@@ -3,6 +3,8 @@
 package broker
 
 import (
+	"time"
+
 	"midge/broker/topic"
 	"midge/persist"
 )
@@ -43,3 +45,5 @@ func (b *Broker) PersistStats() (persist.Stats, bool)      { return persist.Stat
 func (b *Broker) persistStats() (persist.Stats, bool)      { return persist.Stats{}, false }
 func (b *Broker) persistAlarm() string                     { return b.storeAlarm }
 func (b *Broker) storeFlush()                              {}
+func (b *Broker) persistFailing() bool                     { return false }
+func (b *Broker) storeStalled(time.Duration) bool          { return false }

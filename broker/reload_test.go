@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,4 +153,16 @@ func TestSysTopics(t *testing.T) {
 		_, ok := seen["$SYS/broker/load/messages/received/1min"]
 		return ok
 	})
+}
+
+// syncWriter serialises writes from the broker's logger for a test's reads.
+type syncWriter struct {
+	mu sync.Mutex
+	b  *strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }

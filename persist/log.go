@@ -370,6 +370,21 @@ func (s *Snapshot) Len() int { return s.size }
 // errNoGain means the snapshot would not replace anything.
 var errNoGain = errors.New("compaction: nothing to gain")
 
+// PendingFor is how long the oldest batch not yet written has waited: a
+// growing value means the writer is stuck (a hung device), and the broker
+// then stops petting the watchdog.
+func (l *Log) PendingFor() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.jobs) == 0 {
+		return 0
+	}
+	if l.failed != nil {
+		return 0 // failing, not stuck: the alarm says so and retries go on
+	}
+	return time.Since(l.jobs[0].since)
+}
+
 // Stats returns the counters.
 func (l *Log) Stats() Stats {
 	st := Stats{BytesWritten: l.stats.bytes.Load(), Fsyncs: l.stats.fsyncs.Load(), Records: l.stats.records.Load(),

@@ -58,6 +58,11 @@ type Config struct {
 
 	Log         Log         `toml:"log"`
 	Persistence Persistence `toml:"persistence"`
+	Hardware    Hardware    `toml:"hardware"`
+
+	// Board names the board file whose settings sit under this file's
+	// (board-configs/<name>.toml, or the embedded copy).
+	Board string `toml:"board,omitempty"`
 
 	// Notes are what an import accepted without acting on (directives not
 	// supported yet, values adjusted), each with file and line, for the log.
@@ -92,6 +97,15 @@ type Persistence struct {
 	MaxStoreBytes int      `toml:"max_store_bytes"`
 	BatchBytes    int      `toml:"batch_bytes"`
 	BatchDelay    Duration `toml:"batch_delay"`
+}
+
+// Hardware names the watchdog and LEDs (restart-only).
+type Hardware struct {
+	Watchdog        string   `toml:"watchdog" comment:"watchdog device (\"/dev/watchdog\"), or \"\" for none; systemd's WATCHDOG_USEC is used by itself"`
+	WatchdogTimeout Duration `toml:"watchdog_timeout"`
+	LEDStatus       string   `toml:"led_status" comment:"\"sysfs:<name>\", \"gpio:<line>\" or \"\""`
+	LEDActivity     string   `toml:"led_activity"`
+	LEDRoot         string   `toml:"led_root" comment:"where the sysfs LED class lives"`
 }
 
 // Log selects where log lines go and which kinds are written.
