@@ -3,7 +3,9 @@ package broker
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -30,6 +32,7 @@ var logKindNames = map[string]logKind{
 // Logger writes timestamped lines to the configured destinations. Lines are
 // short and bounded; debug output is off unless asked for.
 type Logger struct {
+	syslog  *syslogWriter
 	mu      sync.Mutex
 	out     []io.Writer
 	kinds   logKind
@@ -47,17 +50,24 @@ func NewLogger(dests, types []string) *Logger {
 
 func (l *Logger) setDests(dests []string) {
 	var out []io.Writer
+	var sl *syslogWriter
 	for _, d := range dests {
 		switch d {
 		case "stdout":
 			out = append(out, os.Stdout)
 		case "stderr":
 			out = append(out, os.Stderr)
+		case "syslog":
+			sl = newSyslog("/dev/log")
 		}
 	}
 	l.mu.Lock()
 	if !l.fixed {
 		l.out = out
+		if l.syslog != nil {
+			l.syslog.close()
+		}
+		l.syslog = sl
 	}
 	l.mu.Unlock()
 }
@@ -103,14 +113,17 @@ func (l *Logger) logf(k logKind, format string, args ...any) {
 	if !l.enabled(k) {
 		return
 	}
-	line := time.Now().Format("2006-01-02T15:04:05.000") + ": " + fmt.Sprintf(format, args...)
-	if len(line) > 1024 {
-		line = line[:1024] + "..."
+	msg := fmt.Sprintf(format, args...)
+	if len(msg) > 1024 { // bounded lines: logs live on small tmpfs
+		msg = msg[:1024] + "..."
 	}
-	line += "\n"
+	line := time.Now().Format("2006-01-02T15:04:05.000") + ": " + msg + "\n"
 	l.mu.Lock()
 	for _, w := range l.out {
 		io.WriteString(w, line)
+	}
+	if l.syslog != nil {
+		l.syslog.send(severity(k), msg)
 	}
 	l.mu.Unlock()
 }
@@ -120,3 +133,54 @@ func (l *Logger) Warnf(format string, args ...any)   { l.logf(logWarning, "Warni
 func (l *Logger) Noticef(format string, args ...any) { l.logf(logNotice, format, args...) }
 func (l *Logger) Infof(format string, args ...any)   { l.logf(logInfo, format, args...) }
 func (l *Logger) Debugf(format string, args ...any)  { l.logf(logDebug, format, args...) }
+
+// severity maps a log kind to a syslog severity.
+func severity(k logKind) int {
+	switch k {
+	case logError:
+		return 3
+	case logWarning:
+		return 4
+	case logNotice:
+		return 5
+	case logDebug:
+		return 7
+	}
+	return 6
+}
+
+// syslogWriter sends RFC 3164 messages to the local syslog socket
+// (/dev/log), facility daemon. It reconnects lazily and drops lines it
+// cannot deliver rather than block the broker.
+type syslogWriter struct {
+	path string
+	conn net.Conn
+	tag  string
+}
+
+func newSyslog(path string) *syslogWriter {
+	return &syslogWriter{path: path, tag: "midge[" + strconv.Itoa(os.Getpid()) + "]"}
+}
+
+func (s *syslogWriter) send(sev int, msg string) {
+	if s.conn == nil {
+		c, err := net.Dial("unixgram", s.path)
+		if err != nil {
+			return
+		}
+		s.conn = c
+	}
+	const daemon = 3
+	line := "<" + strconv.Itoa(daemon*8+sev) + ">" + time.Now().Format(time.Stamp) + " " + s.tag + ": " + msg
+	s.conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := s.conn.Write([]byte(line)); err != nil {
+		s.conn.Close()
+		s.conn = nil
+	}
+}
+
+func (s *syslogWriter) close() {
+	if s.conn != nil {
+		s.conn.Close()
+	}
+}

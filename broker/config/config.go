@@ -110,7 +110,7 @@ type Hardware struct {
 
 // Log selects where log lines go and which kinds are written.
 type Log struct {
-	Dest  []string `toml:"dest" reload:"yes" comment:"stderr, stdout, none"`
+	Dest  []string `toml:"dest" reload:"yes" comment:"stderr, stdout, syslog (/dev/log), none"`
 	Types []string `toml:"types" reload:"yes" comment:"error warning notice information debug subscribe unsubscribe all none"`
 }
 
@@ -342,9 +342,9 @@ func (c *Config) Validate() error {
 	}
 	for _, d := range c.Log.Dest {
 		switch d {
-		case "stderr", "stdout", "none":
+		case "stderr", "stdout", "syslog", "none":
 		default:
-			bad("log.dest", "unknown destination %q (stderr, stdout, none)", d)
+			bad("log.dest", "unknown destination %q (stderr, stdout, syslog, none)", d)
 		}
 	}
 	for _, t := range c.Log.Types {

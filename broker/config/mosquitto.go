@@ -313,9 +313,9 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 			return fmt.Errorf("missing destination")
 		}
 		switch args[0] {
-		case "stderr", "stdout", "none":
+		case "stderr", "stdout", "none", "syslog":
 			im.logDests = append(im.logDests, args[0])
-		case "syslog", "topic", "file", "dlt", "android":
+		case "topic", "file", "dlt", "android":
 			im.note(where, key, args[0]+" is not supported yet; logging to stderr")
 		default:
 			return fmt.Errorf("unknown destination %q", args[0])
