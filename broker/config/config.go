@@ -54,6 +54,8 @@ type Config struct {
 	OverflowPolicy            string `toml:"overflow_policy" reload:"yes" comment:"drop-oldest, drop-newest or reject"`
 	ResponseInformation       string `toml:"response_information" reload:"yes" comment:"prefix given to 5.0 clients that request response information"`
 
+	GoMemoryLimit int `toml:"go_memory_limit" comment:"soft limit for the Go runtime (GOMEMLIMIT) in bytes; 0 = none"`
+
 	PersistentClientExpiration Duration `toml:"persistent_client_expiration" reload:"yes" comment:"3.1.1 persistent sessions expire after this long offline (0s = max_session_expiry)"`
 
 	Log         Log         `toml:"log"`
@@ -147,19 +149,59 @@ func Default() *Config {
 	return c
 }
 
-// Load reads a configuration file: mosquitto.conf format when the name ends
-// in ".conf" or the content does not parse as TOML but looks like Mosquitto's,
-// TOML otherwise. The result is validated.
-func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+// Boards returns the embedded board file for a name (set by package
+// boardconfigs, to keep the files beside their directory's docs).
+var Boards func(name string) ([]byte, bool)
+
+// LoadWithBoard loads path (or the embedded default when path is "") over
+// a board's settings: the board file is applied first, so the user's own
+// file wins. board is a name from board-configs/ or a path to a TOML file;
+// "" uses the file's own `board` key, if any.
+func LoadWithBoard(path, board string) (*Config, error) {
+	var data []byte
+	if path != "" {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, err
+		}
+		if board == "" && !IsMosquitto(path, data) {
+			var peek struct {
+				Board string `toml:"board"`
+			}
+			toml.Unmarshal(data, &peek)
+			board = peek.Board
+		}
+	}
+	base := Default()
+	if board != "" {
+		bdata, name, err := boardFile(board)
+		if err != nil {
+			return nil, err
+		}
+		if err := decodeOver(base, bdata, name); err != nil {
+			return nil, err
+		}
+		base.Board = board
+	}
+	if path == "" {
+		return base, base.Validate()
 	}
 	var c *Config
+	var err error
 	if IsMosquitto(path, data) {
-		c, err = ImportMosquitto(path, data)
+		c, err = importOver(base, path, data)
 	} else {
-		c, err = parseTOML(data, path)
+		base.Listeners = nil
+		c, err = base, decodeOver(base, data, path)
+		if err == nil && len(c.Listeners) == 0 {
+			c.Listeners = Default().Listeners
+		}
+		for i := range c.Listeners {
+			if c.Listeners[i].Protocol == "" {
+				c.Listeners[i].Protocol = "mqtt"
+			}
+		}
+		c.Source = path
 	}
 	if err != nil {
 		return nil, err
@@ -169,6 +211,33 @@ func Load(path string) (*Config, error) {
 	}
 	return c, nil
 }
+
+func boardFile(board string) ([]byte, string, error) {
+	if strings.ContainsAny(board, "/.") {
+		data, err := os.ReadFile(board)
+		return data, board, err
+	}
+	if Boards != nil {
+		if data, ok := Boards(board); ok {
+			return data, "board-configs/" + board + ".toml", nil
+		}
+	}
+	return nil, "", fmt.Errorf("unknown board %q", board)
+}
+
+// decodeOver decodes TOML data over c; unknown keys are errors.
+func decodeOver(c *Config, data []byte, name string) error {
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return tomlError(name, data, err)
+	}
+	return nil
+}
+
+// Load reads a configuration file: mosquitto.conf format when the name ends
+// in ".conf" or the content does not parse as TOML but looks like Mosquitto's,
+// TOML otherwise. The result is validated.
+func Load(path string) (*Config, error) { return LoadWithBoard(path, "") }
 
 // IsMosquitto guesses whether data is a mosquitto.conf: by extension, or by
 // having no '=' assignments and no [table] headers.
@@ -311,6 +380,9 @@ func (c *Config) Validate() error {
 	}
 	if !validPolicy(c.OverflowPolicy) {
 		bad("overflow_policy", "must be drop-oldest, drop-newest or reject, got %q", c.OverflowPolicy)
+	}
+	if c.GoMemoryLimit < 0 {
+		bad("go_memory_limit", "must be >= 0, got %d", c.GoMemoryLimit)
 	}
 	if c.PersistentClientExpiration.D() < 0 {
 		bad("persistent_client_expiration", "must be >= 0, got %s", c.PersistentClientExpiration.D())

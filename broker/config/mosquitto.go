@@ -16,7 +16,12 @@ import (
 // directive is an error naming file and line. Directives midge does not
 // implement yet are accepted and recorded in Notes with their line.
 func ImportMosquitto(path string, data []byte) (*Config, error) {
-	im := &importer{c: Default(), defaultLn: Listener{Port: 1883, Protocol: "mqtt"}}
+	return importOver(Default(), path, data)
+}
+
+// importOver imports a mosquitto.conf over base (a board's settings).
+func importOver(base *Config, path string, data []byte) (*Config, error) {
+	im := &importer{c: base, defaultLn: Listener{Port: 1883, Protocol: "mqtt"}}
 	im.c.Listeners = nil
 	im.c.Source = path
 	im.main = path

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	boardconfigs "midge/board-configs"
 	"midge/broker"
 	"midge/broker/config"
 )
@@ -36,6 +37,7 @@ func runBroker(args []string) int {
 	port := fs.Int("p", 0, "listen on this port (replaces the configured listeners' ports)")
 	verbose := fs.Bool("v", false, "log everything")
 	testConfig := fs.Bool("test-config", false, "check the configuration and exit")
+	board := fs.String("board", "", "apply a board's settings under the configuration ("+strings.Join(boardconfigs.Names(), ", ")+", or a file)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: midge [-c FILE] [-p PORT] [-v] [--test-config]\n       midge pub|sub|convert|version|help ...")
 		fs.PrintDefaults()
@@ -47,13 +49,10 @@ func runBroker(args []string) int {
 		fmt.Fprintf(os.Stderr, "midge: unknown command %q (try: midge help)\n", fs.Arg(0))
 		return 2
 	}
-	cfg := config.Default()
-	if *cfgPath != "" {
-		var err error
-		if cfg, err = config.Load(*cfgPath); err != nil {
-			fmt.Fprintf(os.Stderr, "midge: configuration error:\n%v\n", err)
-			return 3
-		}
+	cfg, err := config.LoadWithBoard(*cfgPath, *board)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "midge: configuration error:\n%v\n", err)
+		return 3
 	}
 	if *port != 0 {
 		for i := range cfg.Listeners {
@@ -72,8 +71,14 @@ func runBroker(args []string) int {
 		if src == "" {
 			src = "embedded default"
 		}
+		if cfg.Board != "" {
+			src += " on board " + cfg.Board
+		}
 		fmt.Printf("%s: configuration OK\n", src)
 		return 0
+	}
+	if cfg.GoMemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(cfg.GoMemoryLimit))
 	}
 	if os.Getenv("GOGC") == "" {
 		// Memory is scarcer than CPU on the boards midge runs on: collect
@@ -85,6 +90,9 @@ func runBroker(args []string) int {
 		log.Verbose()
 	}
 	log.Noticef("midge %s starting", broker.Version)
+	if cfg.Board != "" {
+		log.Noticef("Board settings: %s.", cfg.Board)
+	}
 	if cfg.Source != "" {
 		log.Noticef("Config loaded from %s.", cfg.Source)
 	} else {
@@ -108,7 +116,7 @@ func runBroker(args []string) int {
 					log.Noticef("SIGHUP: running on the embedded default; nothing to reload")
 					continue
 				}
-				next, err := config.Load(*cfgPath)
+				next, err := config.LoadWithBoard(*cfgPath, *board)
 				if err != nil {
 					log.Errorf("reload refused, keeping the running configuration:\n%v", err)
 					continue
