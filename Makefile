@@ -7,7 +7,7 @@ export CGO_ENABLED = 0
 GOFLAGS_BUILD = -trimpath -ldflags '-s -w'
 FUZZTIME  ?= 10s
 
-.PHONY: build run test crash cross size emulate unit fuzz bench gobench lint clean
+.PHONY: build run test crash cross size emulate vendor unit fuzz bench gobench lint clean
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/midge
@@ -63,6 +63,10 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+# Vendored modules for the Buildroot and OpenWrt packages (offline builds).
+vendor:
+	$(GO) mod vendor
 
 clean:
 	rm -rf bin dist

@@ -1,0 +1,37 @@
+################################################################################
+#
+# midge
+#
+################################################################################
+
+MIDGE_VERSION = 0.1.0
+# The source is this repository (BR2_EXTERNAL_MIDGE_PATH is its buildroot/
+# directory). A local site is not downloaded, so it is not vendored by
+# Buildroot: run `make vendor` in the repository first (docs/packaging.md).
+MIDGE_SITE = $(BR2_EXTERNAL_MIDGE_PATH)/..
+MIDGE_SITE_METHOD = local
+MIDGE_LICENSE = Proprietary
+MIDGE_GOMOD = midge
+MIDGE_BUILD_TARGETS = cmd/midge
+# A static binary, as measured in docs/size.md; Buildroot would otherwise
+# build Go packages with cgo whenever the toolchain allows.
+MIDGE_GO_ENV = CGO_ENABLED=0
+MIDGE_LDFLAGS = -s -w -X midge/broker.Version=$(MIDGE_VERSION)
+# Smaller images: MIDGE_TAGS = nocli (no pub/sub/bench tools) and/or
+# nopersist (no persistence).
+MIDGE_TAGS =
+
+define MIDGE_INSTALL_INIT_SYSV
+	$(INSTALL) -D -m 0755 $(BR2_EXTERNAL_MIDGE_PATH)/package/midge/S50midge \
+		$(TARGET_DIR)/etc/init.d/S50midge
+endef
+
+define MIDGE_INSTALL_CONF
+	$(INSTALL) -D -m 0644 $(BR2_EXTERNAL_MIDGE_PATH)/package/midge/midge.toml \
+		$(TARGET_DIR)/etc/midge/midge.toml
+	ln -sf midge $(TARGET_DIR)/usr/bin/midge-pub
+	ln -sf midge $(TARGET_DIR)/usr/bin/midge-sub
+endef
+MIDGE_POST_INSTALL_TARGET_HOOKS += MIDGE_INSTALL_CONF
+
+$(eval $(golang-package))
