@@ -8,7 +8,7 @@ package broker
 import (
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -88,7 +88,7 @@ type Stats struct {
 type listener struct {
 	b      *Broker
 	fd     int
-	addr   *net.TCPAddr
+	addr   netip.AddrPort
 	cfg    config.Listener
 	count  int
 	idx    uint8 // position in Broker.listeners
@@ -174,16 +174,16 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 	return b, nil
 }
 
-func ipVersion(a *net.TCPAddr) int {
-	if a.IP.To4() != nil {
+func ipVersion(a netip.AddrPort) int {
+	if a.Addr().Is4() {
 		return 4
 	}
 	return 6
 }
 
 // Addrs returns the bound address of each listener, in configuration order.
-func (b *Broker) Addrs() []*net.TCPAddr {
-	out := make([]*net.TCPAddr, len(b.listeners))
+func (b *Broker) Addrs() []netip.AddrPort {
+	out := make([]netip.AddrPort, len(b.listeners))
 	for i, l := range b.listeners {
 		out[i] = l.addr
 	}

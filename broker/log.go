@@ -3,11 +3,12 @@ package broker
 import (
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strconv"
 	"sync"
 	"time"
+
+	"midge/platform"
 )
 
 // Log levels and kinds, named as Mosquitto's log_type values.
@@ -154,7 +155,6 @@ func severity(k logKind) int {
 // cannot deliver rather than block the broker.
 type syslogWriter struct {
 	path string
-	conn net.Conn
 	tag  string
 }
 
@@ -163,24 +163,9 @@ func newSyslog(path string) *syslogWriter {
 }
 
 func (s *syslogWriter) send(sev int, msg string) {
-	if s.conn == nil {
-		c, err := net.Dial("unixgram", s.path)
-		if err != nil {
-			return
-		}
-		s.conn = c
-	}
 	const daemon = 3
 	line := "<" + strconv.Itoa(daemon*8+sev) + ">" + time.Now().Format(time.Stamp) + " " + s.tag + ": " + msg
-	s.conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	if _, err := s.conn.Write([]byte(line)); err != nil {
-		s.conn.Close()
-		s.conn = nil
-	}
+	platform.SendUnixgram(s.path, []byte(line)) // a full or absent syslog drops the line
 }
 
-func (s *syslogWriter) close() {
-	if s.conn != nil {
-		s.conn.Close()
-	}
-}
+func (s *syslogWriter) close() {}

@@ -1,7 +1,6 @@
 package hw
 
 import (
-	"net"
 	"os"
 	"strconv"
 	"time"
@@ -11,7 +10,7 @@ import (
 // libsystemd. Without the variable (OpenWrt, busybox init) it is nil and
 // every method is a no-op.
 type Notifier struct {
-	addr     *net.UnixAddr
+	path     string
 	watchdog time.Duration
 }
 
@@ -21,7 +20,7 @@ func NewNotifier() *Notifier {
 	if s == "" {
 		return nil
 	}
-	n := &Notifier{addr: &net.UnixAddr{Name: s, Net: "unixgram"}}
+	n := &Notifier{path: s}
 	if us, err := strconv.ParseInt(os.Getenv("WATCHDOG_USEC"), 10, 64); err == nil && us > 0 {
 		if pid := os.Getenv("WATCHDOG_PID"); pid == "" || pid == strconv.Itoa(os.Getpid()) {
 			n.watchdog = time.Duration(us) * time.Microsecond
@@ -35,13 +34,7 @@ func (n *Notifier) Notify(state string) error {
 	if n == nil {
 		return nil
 	}
-	c, err := net.DialUnix("unixgram", nil, n.addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_, err = c.Write([]byte(state))
-	return err
+	return sendDatagram(n.path, []byte(state))
 }
 
 // WatchdogInterval is systemd's watchdog timeout for this service (0 = off).

@@ -21,7 +21,7 @@ func TestPollerAcceptReadWake(t *testing.T) {
 	if err := p.Add(lfd, true, false); err != nil {
 		t.Fatal(err)
 	}
-	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(addr.Port)))
+	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(addr.Port()))))
 	if err != nil {
 		t.Fatal(err)
 	}

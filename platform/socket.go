@@ -4,42 +4,33 @@ package platform
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
 
 // Listen opens a non-blocking TCP listening socket on host:port ("" host =
-// all addresses). It returns the fd and the bound address (useful for port 0).
-func Listen(host string, port int, backlog int) (int, *net.TCPAddr, error) {
-	ip := net.IPv4zero
-	family := unix.AF_INET
+// all IPv4 addresses, "::" all addresses). It returns the fd and the bound
+// address (useful for port 0).
+func Listen(host string, port int, backlog int) (int, netip.AddrPort, error) {
+	ip := netip.IPv4Unspecified()
 	if host != "" {
-		ip = net.ParseIP(host)
-		if ip == nil {
-			addrs, err := net.LookupIP(host)
-			if err != nil || len(addrs) == 0 {
-				return -1, nil, fmt.Errorf("resolve %q: %v", host, err)
-			}
-			ip = addrs[0]
+		var err error
+		if ip, err = resolve(host); err != nil {
+			return -1, netip.AddrPort{}, err
 		}
 	}
 	var sa unix.Sockaddr
-	if ip4 := ip.To4(); ip4 != nil {
-		s := &unix.SockaddrInet4{Port: port}
-		copy(s.Addr[:], ip4)
-		sa = s
+	family := unix.AF_INET
+	if ip.Is4() || ip.Is4In6() {
+		sa = &unix.SockaddrInet4{Port: port, Addr: ip.Unmap().As4()}
 	} else {
 		family = unix.AF_INET6
-		s := &unix.SockaddrInet6{Port: port}
-		copy(s.Addr[:], ip.To16())
-		sa = s
+		sa = &unix.SockaddrInet6{Port: port, Addr: ip.As16()}
 	}
 	fd, err := socket(family)
 	if err != nil {
-		return -1, nil, err
+		return -1, netip.AddrPort{}, err
 	}
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 	if family == unix.AF_INET6 && host == "::" {
@@ -47,29 +38,18 @@ func Listen(host string, port int, backlog int) (int, *net.TCPAddr, error) {
 	}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
-		return -1, nil, fmt.Errorf("bind %s: %w", net.JoinHostPort(host, strconv.Itoa(port)), err)
+		return -1, netip.AddrPort{}, fmt.Errorf("bind %s: %w", netip.AddrPortFrom(ip, uint16(port)), err)
 	}
 	if err := unix.Listen(fd, backlog); err != nil {
 		unix.Close(fd)
-		return -1, nil, err
+		return -1, netip.AddrPort{}, err
 	}
 	bound, err := unix.Getsockname(fd)
 	if err != nil {
 		unix.Close(fd)
-		return -1, nil, err
+		return -1, netip.AddrPort{}, err
 	}
-	return fd, SockaddrToTCP(bound), nil
-}
-
-// SockaddrToTCP converts a socket address to a *net.TCPAddr (nil if not IP).
-func SockaddrToTCP(sa unix.Sockaddr) *net.TCPAddr {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IP(append([]byte(nil), a.Addr[:]...)), Port: a.Port}
-	case *unix.SockaddrInet6:
-		return &net.TCPAddr{IP: net.IP(append([]byte(nil), a.Addr[:]...)), Port: a.Port}
-	}
-	return nil
+	return fd, SockaddrToAddrPort(bound), nil
 }
 
 // SockaddrToAddrPort converts a socket address without allocating.
@@ -161,3 +141,18 @@ func setLimit[T int64 | uint64](p *T, v uint64) { *p = T(v) }
 
 // ShutdownWrite half-closes fd: the peer reads EOF after the buffered bytes.
 func ShutdownWrite(fd int) error { return unix.Shutdown(fd, unix.SHUT_WR) }
+
+// SendUnixgram sends one datagram to the AF_UNIX socket at path (a leading
+// '@' names the abstract namespace), as sd_notify and syslog need, without
+// the net package.
+func SendUnixgram(path string, msg []byte) error {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	unix.CloseOnExec(fd)
+	unix.SetNonblock(fd, true)
+	// x/sys maps a leading '@' to the abstract namespace.
+	return unix.Sendto(fd, msg, 0, &unix.SockaddrUnix{Name: path})
+}

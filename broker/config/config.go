@@ -14,8 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/pelletier/go-toml/v2"
 )
 
 // Config is the whole broker configuration. Fields tagged `reload:"yes"`
@@ -142,7 +140,7 @@ func DefaultTOML() []byte { return defaultTOML }
 // Default returns the embedded default configuration: a loopback-only
 // listener on 127.0.0.1:1883, anonymous clients allowed, finite limits.
 func Default() *Config {
-	c, err := parseTOML(defaultTOML, "")
+	c, err := defaultConfig()
 	if err != nil {
 		panic("embedded default config: " + err.Error())
 	}
@@ -165,11 +163,7 @@ func LoadWithBoard(path, board string) (*Config, error) {
 			return nil, err
 		}
 		if board == "" && !IsMosquitto(path, data) {
-			var peek struct {
-				Board string `toml:"board"`
-			}
-			toml.Unmarshal(data, &peek)
-			board = peek.Board
+			board = peekBoard(data)
 		}
 	}
 	base := Default()
@@ -225,15 +219,6 @@ func boardFile(board string) ([]byte, string, error) {
 	return nil, "", fmt.Errorf("unknown board %q", board)
 }
 
-// decodeOver decodes TOML data over c; unknown keys are errors.
-func decodeOver(c *Config, data []byte, name string) error {
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	if err := dec.Decode(c); err != nil {
-		return tomlError(name, data, err)
-	}
-	return nil
-}
-
 // Load reads a configuration file: mosquitto.conf format when the name ends
 // in ".conf" or the content does not parse as TOML but looks like Mosquitto's,
 // TOML otherwise. The result is validated.
@@ -258,51 +243,6 @@ func IsMosquitto(path string, data []byte) bool {
 		}
 	}
 	return true
-}
-
-// parseTOML decodes data over the defaults; unknown keys are errors.
-func parseTOML(data []byte, path string) (*Config, error) {
-	c := &Config{}
-	if path != "" {
-		c = Default()
-		c.Listeners = nil
-	}
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	if err := dec.Decode(c); err != nil {
-		return nil, tomlError(path, data, err)
-	}
-	if path != "" && len(c.Listeners) == 0 {
-		c.Listeners = Default().Listeners
-	}
-	for i := range c.Listeners {
-		if c.Listeners[i].Protocol == "" {
-			c.Listeners[i].Protocol = "mqtt"
-		}
-	}
-	c.Source = path
-	return c, nil
-}
-
-func tomlError(path string, data []byte, err error) error {
-	name := path
-	if name == "" {
-		name = "<default>"
-	}
-	var sm *toml.StrictMissingError
-	if errors.As(err, &sm) {
-		var msgs []string
-		for _, e := range sm.Errors {
-			row, _ := e.Position()
-			msgs = append(msgs, fmt.Sprintf("%s:%d: unknown key %q", name, row, strings.Join(e.Key(), ".")))
-		}
-		return errors.New(strings.Join(msgs, "\n"))
-	}
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		row, _ := de.Position()
-		return fmt.Errorf("%s:%d: %s: %v", name, row, strings.Join(de.Key(), "."), de.Error())
-	}
-	return fmt.Errorf("%s: %v", name, err)
 }
 
 // Validate checks every field and returns all problems at once, each naming
@@ -470,9 +410,4 @@ func keyLines(path string) map[string]int {
 		}
 	}
 	return m
-}
-
-// TOML renders c as a TOML file (used by `midge convert`).
-func (c *Config) TOML() ([]byte, error) {
-	return toml.Marshal(c)
 }

@@ -25,6 +25,9 @@ func runVersion(args []string) int {
 	if broker.Persistence {
 		all = append(all, "persistence")
 	}
+	if config.TOMLSupported {
+		all = append(all, "toml")
+	}
 	sort.Strings(all[2:])
 	f := strings.Join(all, " ")
 	fmt.Printf("features: %s\n", f)
