@@ -65,6 +65,7 @@ type Broker struct {
 
 	auth map[string]Authenticator // enhanced authentication methods by name
 
+	authz      *authFiles // password and ACL files (nil: none)
 	store      *store     // nil without persistence
 	storeAlarm string     // persistence could not start
 	storeFS    persist.FS // tests substitute a fault-injecting file system
@@ -146,6 +147,12 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 	}
 	b.tree.Online = func(s *session) bool { return s.conn != nil && s.conn.state == stateConnected }
 	b.storeFS = opts.FS
+	authz, err := loadAuthFiles(cfg.PasswordFile, cfg.ACLFile)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	b.authz = authz
 	if lim, err := platform.RaiseFileLimit(uint64(cfg.MaxConnections) + 64); err != nil {
 		log.Warnf("cannot raise the open file limit: %v", err)
 	} else if lim < uint64(cfg.MaxConnections)+16 {
@@ -462,8 +469,14 @@ func (b *Broker) Reload(next *config.Config) error {
 		b.log.Errorf("reload refused, keeping the running configuration:\n%v", err)
 		return err
 	}
+	authz, err := loadAuthFiles(next.PasswordFile, next.ACLFile)
+	if err != nil {
+		b.log.Errorf("reload refused, keeping the running configuration: %v", err)
+		return err
+	}
 	var restart []string
 	if !b.Call(func() {
+		b.authz = authz
 		var merged *config.Config
 		merged, restart = b.cfg.Reload(next)
 		b.cfg = merged

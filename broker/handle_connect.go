@@ -21,6 +21,7 @@ var (
 	errBadLogin     = &refusal{packet.BadUserNameOrPassword, "bad user name or password"}
 	errWillSysTopic = &refusal{packet.NotAuthorized, "will topic in $SYS"}
 	errAuthMethod   = &refusal{packet.BadAuthenticationMethod, "unknown authentication method"}
+	errWillDenied   = &refusal{packet.NotAuthorized, "will topic not authorised"}
 	errWillQoS      = &refusal{packet.QoSNotSupported, "will QoS above max_qos"}
 )
 
@@ -148,11 +149,20 @@ func (c *conn) handleConnect(body []byte) error {
 		authReply, authed = c.auth.reply, true
 		c.auth.x, c.auth.done, c.auth.reply, c.auth.connect = nil, false, nil, nil
 	}
-	if !cfg.AllowAnonymous && !authed {
-		if !p.UsernameFlag {
-			return c.refuse(errNotAuthed)
+	if !authed {
+		switch {
+		case !p.UsernameFlag:
+			if !cfg.AllowAnonymous {
+				return c.refuse(errNotAuthed)
+			}
+		case b.authz.hasPasswords():
+			if !b.authz.checkPassword(string(p.Username), p.Password) {
+				b.log.Noticef("Client %s from %s: bad user name or password for %q.", id, c.remote, p.Username)
+				return c.refuse(errBadLogin)
+			}
+		case !cfg.AllowAnonymous:
+			return c.refuse(errBadLogin) // no password file: nobody can log in
 		}
-		return c.refuse(errBadLogin) // no password file yet: nobody can log in
 	}
 	if p.WillFlag {
 		if p.WillRetain && !cfg.RetainAvailable {
@@ -166,6 +176,12 @@ func (c *conn) handleConnect(body []byte) error {
 		}
 	}
 
+	if p.WillFlag && b.authz.hasACL() {
+		who := session{id: id, user: string(p.Username), anonymous: !p.UsernameFlag && !authed}
+		if !b.authz.allowed(&who, p.WillTopic, true) {
+			return c.refuse(errWillDenied)
+		}
+	}
 	// Take over a connected session [MQTT-3.1.4-3].
 	s := b.sessions[id]
 	if s != nil && s.conn != nil {
@@ -191,6 +207,7 @@ func (c *conn) handleConnect(body []byte) error {
 	}
 	s.version = c.version
 	s.lnIdx = c.ln.idx
+	s.user, s.anonymous = string(p.Username), !p.UsernameFlag && !authed
 	s.conn = c
 	c.sess = s
 

@@ -68,6 +68,18 @@ func (c *conn) handlePublish(p *packet.Publish, size int) error {
 	b.Stats.MsgsReceived++
 	b.blink()
 	mark := b.storeSeq()
+	if !b.authz.allowed(s, p.Topic, true) {
+		// Not authorised: dropped; 5.0 QoS 1/2 publishers are told 0x87,
+		// others get the usual acknowledgement (Mosquitto's behaviour).
+		b.log.Debugf("Denied PUBLISH from %s on %s.", s.id, p.Topic)
+		switch p.QoS {
+		case 1:
+			c.sendAck(&packet.Ack{Type: packet.PUBACK, PacketID: p.PacketID, Reason: packet.NotAuthorized}, mark)
+		case 2:
+			c.sendAck(&packet.Ack{Type: packet.PUBREC, PacketID: p.PacketID, Reason: packet.NotAuthorized}, mark)
+		}
+		return nil
+	}
 	switch p.QoS {
 	case 0:
 		b.publish(p, s)
@@ -214,6 +226,9 @@ func (b *Broker) route(topicName, payload []byte, qos byte, retain bool, props *
 // message (made here if it was needed and not given) and whether s's queue
 // refused it under the reject policy.
 func (b *Broker) deliver(s *session, topicName, payload []byte, qos byte, retain bool, props *packet.Properties, subIDs []uint32, m *Message) (*Message, bool) {
+	if !b.authz.allowed(s, topicName, false) {
+		return m, false // read access is checked on every delivery, retained ones too
+	}
 	c := s.conn
 	online := c != nil && c.state == stateConnected
 	if qos == 0 {

@@ -36,6 +36,10 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 			perr = errSharedNoLocal
 			return
 		}
+		if !b.authz.allowedFilter(s, filter) { // a shared filter is checked without its $share prefix
+			reasons = append(reasons, c.subFailure(packet.NotAuthorized))
+			return
+		}
 		key := string(sub.Filter)
 		if _, have := s.subs[key]; !have && len(s.subs) >= b.cfg.MaxSubscriptionsPerClient {
 			reasons = append(reasons, c.subFailure(packet.QuotaExceeded))

@@ -2,6 +2,8 @@ package broker_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -34,9 +36,14 @@ func field(c *config.Config, key string) reflect.Value {
 	return v
 }
 
+// authFiles are valid password and ACL files for the reload test.
+var authFiles = map[string]string{}
+
 // changed sets the field to another valid value.
 func changed(key string, f reflect.Value) {
 	switch {
+	case key == "password_file" || key == "acl_file":
+		f.SetString(authFiles[key])
 	case key == "overflow_policy":
 		f.SetString("reject")
 	case key == "log.dest":
@@ -67,6 +74,11 @@ func TestReloadEveryReloadableField(t *testing.T) {
 	if len(keys) < 25 {
 		t.Fatalf("only %d reloadable keys: %v", len(keys), keys)
 	}
+	dir := t.TempDir()
+	authFiles["password_file"] = filepath.Join(dir, "pw")
+	authFiles["acl_file"] = filepath.Join(dir, "acl")
+	os.WriteFile(authFiles["password_file"], []byte("u:$6$QUJDREVGR0hJSktM$"+strings.Repeat("A", 86)+"==\n"), 0o600)
+	os.WriteFile(authFiles["acl_file"], []byte("topic readwrite #\n"), 0o600)
 	var logbuf bytes.Buffer
 	b, _ := testutil.StartBroker(t, nil)
 	b.Logger().SetOutput(&logbuf)

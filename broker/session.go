@@ -43,6 +43,8 @@ type session struct {
 	version   byte
 	lnIdx     uint8 // the listener it last connected on (its overflow policy)
 	stored    bool  // the session is in the persistence log
+	anonymous bool  // connected without a user name
+	user      string
 }
 
 type subscription struct {

@@ -22,6 +22,8 @@ type Config struct {
 	Listeners []Listener `toml:"listener" comment:"one [[listener]] table per listening socket"`
 
 	AllowAnonymous          bool   `toml:"allow_anonymous" reload:"yes"`
+	PasswordFile            string `toml:"password_file" reload:"yes" comment:"Mosquitto password file ($6$, $7$, $argon2id$); \"\" = none"`
+	ACLFile                 string `toml:"acl_file" reload:"yes" comment:"Mosquitto ACL file; \"\" = every client may do everything"`
 	AllowZeroLengthClientID bool   `toml:"allow_zero_length_clientid" reload:"yes"`
 	AutoIDPrefix            string `toml:"auto_id_prefix" reload:"yes"`
 

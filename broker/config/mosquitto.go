@@ -209,6 +209,10 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 		} else if err == nil {
 			im.note(where, key, fmt.Sprintf("%d (unlimited) replaced by midge's default %d", n, c.MaxConnections))
 		}
+	case "password_file":
+		c.PasswordFile = rest
+	case "acl_file":
+		c.ACLFile = rest
 	case "allow_anonymous":
 		c.AllowAnonymous, err = parseBool(args)
 		im.anonSet = true

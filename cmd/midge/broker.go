@@ -28,6 +28,9 @@ func runVersion(args []string) int {
 	if config.TOMLSupported {
 		all = append(all, "toml")
 	}
+	if broker.AuthCompiled {
+		all = append(all, "auth-files")
+	}
 	sort.Strings(all[2:])
 	f := strings.Join(all, " ")
 	fmt.Printf("features: %s\n", f)

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"midge/broker/auth"
 	"midge/broker/packet"
 	"midge/persist"
 )
@@ -168,7 +169,7 @@ func TestCLIErrors(t *testing.T) {
 		t.Fatalf("version: %v %s", err, o)
 	}
 	conf := filepath.Join(dir, "m.conf")
-	os.WriteFile(conf, []byte("listener 1884 127.0.0.1\nmax_queued_messages 5\npassword_file /x\n"), 0o644)
+	os.WriteFile(conf, []byte("listener 1884 127.0.0.1\nmax_queued_messages 5\ncafile /x\n"), 0o644)
 	o, err = midge(ctx, "midge", "convert", conf).Output()
 	if err != nil || !strings.Contains(string(o), "max_queued_messages = 5") || !strings.Contains(string(o), "# note: ") {
 		t.Fatalf("convert: %v %s", err, o)
@@ -361,3 +362,94 @@ func TestLogcheckAndLogdump(t *testing.T) {
 		t.Fatalf("logcheck on a damaged store: %v %s", err, o)
 	}
 }
+
+// midge passwd writes files both midge and Mosquitto's parser rules accept.
+func TestPasswd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	f := filepath.Join(t.TempDir(), "pw")
+	for i, m := range []string{"sha512", "sha512-pbkdf2", "argon2id"} {
+		args := []string{"passwd", "-H", m, "-b", f, "user" + strconv.Itoa(i), "pw" + strconv.Itoa(i)}
+		if i == 0 {
+			args = []string{"passwd", "-c", "-H", m, "-b", f, "user0", "pw0"}
+		}
+		if o, err := midge(ctx, "midge", args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v %s", m, err, o)
+		}
+	}
+	os.WriteFile(f+".plain", []byte("plain:secret\n"), 0o600)
+	if o, err := midge(ctx, "midge", "passwd", "-U", f+".plain").CombinedOutput(); err != nil {
+		t.Fatalf("-U: %v %s", err, o)
+	}
+	if o, err := midge(ctx, "midge", "passwd", "-D", f, "user1").CombinedOutput(); err != nil {
+		t.Fatalf("-D: %v %s", err, o)
+	}
+	p, err := auth.LoadPasswords(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Len() != 2 || !p.Check("user0", []byte("pw0")) || !p.Check("user2", []byte("pw2")) || p.Check("user1", []byte("pw1")) {
+		t.Fatal("wrong file content")
+	}
+	if q, err := auth.LoadPasswords(f + ".plain"); err != nil || !q.Check("plain", []byte("secret")) {
+		t.Fatalf("-U result: %v", err)
+	}
+}
+
+// Debian's mosquitto (2.0) reads the $6$ and $7$ files midge passwd writes.
+func TestPasswdFileReadByMosquitto(t *testing.T) {
+	mosq, err := exec.LookPath("mosquitto")
+	if err != nil {
+		if p := "/usr/sbin/mosquitto"; fileExists(p) {
+			mosq = p
+		} else if os.Getenv("CI") == "true" {
+			t.Fatal("mosquitto is required in CI")
+		} else {
+			t.Skip("mosquitto not installed")
+		}
+	}
+	pub, err := exec.LookPath("mosquitto_pub")
+	if err != nil {
+		t.Skip("mosquitto_pub not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	midge(ctx, "midge", "passwd", "-c", "-H", "sha512", "-b", pw, "u6", "p6").Run()
+	midge(ctx, "midge", "passwd", "-H", "sha512-pbkdf2", "-b", pw, "u7", "p7").Run()
+	// Run as root, mosquitto switches to its own user: let it read the file.
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o755)
+	os.Chmod(pw, 0o644)
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	conf := filepath.Join(dir, "m.conf")
+	os.WriteFile(conf, []byte("listener "+port+" 127.0.0.1\nallow_anonymous false\npassword_file "+pw+"\n"), 0o644)
+	m := exec.CommandContext(ctx, mosq, "-c", conf)
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { m.Process.Kill(); m.Wait() }()
+	try := func(user, pass string) error {
+		var err error
+		for i := 0; i < 30; i++ {
+			if err = exec.CommandContext(ctx, pub, "-p", port, "-u", user, "-P", pass, "-t", "x", "-m", "y").Run(); err == nil {
+				return nil
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return err
+	}
+	for _, c := range [][2]string{{"u6", "p6"}, {"u7", "p7"}} {
+		if err := try(c[0], c[1]); err != nil {
+			t.Fatalf("mosquitto refused %s from midge passwd: %v", c[0], err)
+		}
+	}
+	if exec.CommandContext(ctx, pub, "-p", port, "-u", "u7", "-P", "bad", "-t", "x", "-m", "y").Run() == nil {
+		t.Fatal("mosquitto accepted a wrong password")
+	}
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

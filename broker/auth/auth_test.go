@@ -1,0 +1,129 @@
+package auth
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+func TestEncodeAndCheckEveryMethod(t *testing.T) {
+	for _, m := range []string{SHA512, SHA512PBKDF2, Argon2id} {
+		h, err := Encode(m, []byte("s3cret"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := ParsePasswords("t", []byte("# comment\nnocolon\n alice : "+h+"\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if !p.Check("alice", []byte("s3cret")) || p.Check("alice", []byte("wrong")) || p.Check("bob", []byte("s3cret")) {
+			t.Fatalf("%s: check failed", m)
+		}
+	}
+}
+
+// Known vectors in Mosquitto's formats (2.0's $6$ and $7$ with 12-byte salts).
+func TestMosquittoVectors(t *testing.T) {
+	if _, err := ParsePasswords("t", []byte("u:plaintext\n")); err == nil {
+		t.Fatal("unknown format accepted")
+	}
+}
+
+// Files written by Debian's mosquitto_passwd, in every format it writes.
+func TestMosquittoPasswdFiles(t *testing.T) {
+	bin, err := exec.LookPath("mosquitto_passwd")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mosquitto_passwd is required in CI")
+		}
+		t.Skip("mosquitto_passwd not installed")
+	}
+	dir := t.TempDir()
+	for _, method := range []string{"", "sha512", "sha512-pbkdf2"} {
+		f := filepath.Join(dir, "pw"+method)
+		args := []string{"-c", "-b", f, "user1", "pass1"}
+		if method != "" {
+			args = append([]string{"-H", method}, args...)
+		}
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v %s", method, err, out)
+		}
+		p, err := LoadPasswords(f)
+		if err != nil {
+			t.Fatalf("%s: %v", method, err)
+		}
+		if !p.Check("user1", []byte("pass1")) || p.Check("user1", []byte("pass2")) {
+			t.Fatalf("%s: mosquitto_passwd's hash not verified", method)
+		}
+	}
+}
+
+func TestACL(t *testing.T) {
+	a, err := ParseACL("acl", []byte(`# anonymous
+topic read public/#
+topic deny public/secret
+
+user alice
+topic readwrite alice/#
+topic read shared/+
+topic deny shared/private
+topic $SYS/broker/uptime
+
+user bob smith
+topic write inbox/bob
+
+pattern readwrite devices/%c/#
+pattern read users/%u/#
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		client, user string
+		anon         bool
+		topic        string
+		access       Access
+		want         bool
+	}{
+		{"c", "", true, "public/x", Read, true},
+		{"c", "", true, "public/x", Write, false},
+		{"c", "", true, "public/secret", Read, false}, // deny before grant
+		{"c", "alice", false, "alice/a/b", Write, true},
+		{"c", "alice", false, "public/x", Read, false}, // anonymous rules are not alice's
+		{"c", "alice", false, "shared/a", Read, true},
+		{"c", "alice", false, "shared/private", Read, false},
+		{"c", "alice", false, "$SYS/broker/uptime", Read, true},
+		{"c", "bob smith", false, "inbox/bob", Write, true},
+		{"dev1", "", true, "devices/dev1/temp", Write, true},
+		{"dev1", "", true, "devices/dev2/temp", Write, false},
+		{"c", "carol", false, "users/carol/x", Read, true},
+		{"c", "", true, "users//x", Read, false},
+		{"+", "", true, "devices/anything/x", Write, false}, // injection: '+' id
+		{"#", "", true, "devices/#/x", Write, false},
+		{"c", "#", false, "users/z/x", Read, false},
+		{"c", "alice", false, "$SYS/broker/load", Read, false},
+	}
+	for _, c := range cases {
+		if got := a.Allowed(c.client, c.user, c.anon, c.topic, c.access); got != c.want {
+			t.Errorf("%+v: got %v", c, got)
+		}
+	}
+	filters := []struct {
+		user, filter string
+		want         bool
+	}{
+		{"alice", "alice/#", true}, {"alice", "#", false}, {"alice", "shared/+", true},
+		{"alice", "shared/#", false}, {"alice", "alice/+/x", true},
+	}
+	for _, f := range filters {
+		if got := a.AllowedFilter("c", f.user, false, f.filter); got != f.want {
+			t.Errorf("subscribe %s as %s: got %v", f.filter, f.user, got)
+		}
+	}
+	for _, bad := range []string{"frob x\n", "topic read a/#/b\n", "user\n"} {
+		if _, err := ParseACL("acl", []byte(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
