@@ -66,6 +66,7 @@ type Broker struct {
 	auth map[string]Authenticator // enhanced authentication methods by name
 
 	authz      *authFiles // password and ACL files (nil: none)
+	logins     loginLimiter
 	store      *store     // nil without persistence
 	storeAlarm string     // persistence could not start
 	storeFS    persist.FS // tests substitute a fault-injecting file system
@@ -147,6 +148,7 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 	}
 	b.tree.Online = func(s *session) bool { return s.conn != nil && s.conn.state == stateConnected }
 	b.storeFS = opts.FS
+	b.logins.max = 1024
 	authz, err := loadAuthFiles(cfg.PasswordFile, cfg.ACLFile)
 	if err != nil {
 		p.Close()

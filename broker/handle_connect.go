@@ -156,10 +156,18 @@ func (c *conn) handleConnect(body []byte) error {
 				return c.refuse(errNotAuthed)
 			}
 		case b.authz.hasPasswords():
+			src := c.remote.Addr()
+			if b.logins.blocked(src, b.now) {
+				b.logins.failed(src, b.now)
+				b.log.Noticef("Client %s from %s: too many failed logins, refused.", id, c.remote)
+				return c.refuse(errBadLogin)
+			}
 			if !b.authz.checkPassword(string(p.Username), p.Password) {
+				b.logins.failed(src, b.now)
 				b.log.Noticef("Client %s from %s: bad user name or password for %q.", id, c.remote, p.Username)
 				return c.refuse(errBadLogin)
 			}
+			b.logins.succeeded(src)
 		case !cfg.AllowAnonymous:
 			return c.refuse(errBadLogin) // no password file: nobody can log in
 		}
