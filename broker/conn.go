@@ -54,11 +54,15 @@ type conn struct {
 
 	auth *authState // enhanced authentication, when CONNECT named a method
 	held []heldAck  // acknowledgements waiting for their records to be written
+	ws   *wsState   // WebSocket framing, on a websockets listener
 }
 
 func newConn(b *Broker, l *listener, fd int, remote netip.AddrPort) *conn {
 	c := &conn{b: b, ln: l, fd: fd, remote: remote, lastRecv: b.clock(), problemInfo: true}
 	c.timer.owner = c
+	if l.cfg.Protocol == "websockets" {
+		c.ws = &wsState{}
+	}
 	return c
 }
 
@@ -122,6 +126,17 @@ func (c *conn) readable() {
 	b.Stats.BytesReceived += uint64(n)
 	c.lastRecv = b.clock()
 	data := buf[:n]
+	if c.ws != nil {
+		stream, ok := c.wsInput(data)
+		if !ok {
+			c.close(false)
+			return
+		}
+		if len(stream) == 0 {
+			return
+		}
+		data = stream
+	}
 	if c.in != nil {
 		c.in = append(c.in, data...)
 		data = c.in
@@ -241,7 +256,11 @@ func (c *conn) send(pkt []byte) {
 	if c.state == stateClosed {
 		return
 	}
-	c.out.write(&c.b.pool, pkt)
+	if c.ws != nil {
+		c.writeFrame(wsOpBinary, pkt) // one binary frame per packet
+	} else {
+		c.out.write(&c.b.pool, pkt)
+	}
 	c.b.Stats.BytesSent += uint64(len(pkt))
 	c.b.Stats.PacketsSent++
 	c.b.markDirty(c)

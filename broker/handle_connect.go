@@ -58,8 +58,7 @@ func (c *conn) sendConnack(present bool, code packet.ReasonCode, props *packet.P
 	} else if props != nil {
 		ack.Props = *props
 	}
-	c.out.write(&c.b.pool, packet.AppendConnack(c.b.scratch[:0], &ack, c.version))
-	c.b.markDirty(c)
+	c.send(packet.AppendConnack(c.b.scratch[:0], &ack, c.version))
 }
 
 func (c *conn) refuse(err error) error {

@@ -86,6 +86,9 @@ type Listener struct {
 	OverflowPolicy  string `toml:"overflow_policy,omitempty"`
 	ServerReference string `toml:"server_reference,omitempty" comment:"redirect every 5.0 client to this server (CONNACK 0x9C)"`
 	ServerMoved     bool   `toml:"server_moved,omitempty" comment:"with server_reference: the move is permanent (0x9D)"`
+	// WebSocketOrigins, for protocol "websockets": the Origin values
+	// accepted (none = any).
+	WebSocketOrigins []string `toml:"websocket_origins,omitempty"`
 }
 
 // Persistence configures the append-only store (persist package). Its keys
@@ -275,8 +278,8 @@ func (c *Config) Validate() error {
 		if l.Port < 0 || l.Port > 65535 {
 			bad(key+".port", "must be 0-65535, got %d", l.Port)
 		}
-		if l.Protocol != "mqtt" {
-			bad(key+".protocol", "only \"mqtt\" is supported, got %q", l.Protocol)
+		if l.Protocol != "mqtt" && l.Protocol != "websockets" {
+			bad(key+".protocol", "must be \"mqtt\" or \"websockets\", got %q", l.Protocol)
 		}
 		if l.MaxConnections < 0 {
 			bad(key+".max_connections", "must be >= 0 (0 = the global limit), got %d", l.MaxConnections)

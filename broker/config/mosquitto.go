@@ -186,7 +186,9 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 		switch args[0] {
 		case "mqtt":
 			im.current().Protocol = "mqtt"
-		case "websockets", "http_api":
+		case "websockets":
+			im.current().Protocol = "websockets"
+		case "http_api":
 			im.note(where, key, args[0]+" listeners are not supported yet; listener skipped")
 			im.current().Protocol = "skip"
 		default:
@@ -283,6 +285,9 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 				c.MaxTopicAlias = n
 			}
 		}
+	case "websockets_origin":
+		l := im.current()
+		l.WebSocketOrigins = append(l.WebSocketOrigins, rest)
 	case "persistence":
 		c.Persistence.Enabled, err = parseBool(args)
 	case "persistence_location":
@@ -419,7 +424,7 @@ func init() {
 		"authentication":   "password_file acl_file per_listener_settings use_username_as_clientid auth_plugin auth_plugin_deny_special_chars plugin global_plugin listener_allow_anonymous clientid_prefixes",
 		"bridges":          "connection address addresses topic bridge_attempt_unsubscribe bridge_bind_address bridge_cafile bridge_capath bridge_certfile bridge_keyfile bridge_identity bridge_insecure bridge_max_packet_size bridge_outgoing_retain bridge_protocol_version bridge_psk bridge_require_ocsp bridge_tls_version bridge_alpn cleansession local_cleansession idle_timeout keepalive_interval local_clientid local_password local_username notification_topic notifications notifications_local_only remote_clientid remote_password remote_username restart_timeout round_robin start_type threshold try_private bridge_receive_maximum bridge_session_expiry_interval bridge_max_topic_alias bridge_tcp_keepalive bridge_tcp_user_timeout bridge_reload_type bridge_tls_use_os_certs bridge_ciphers bridge_ciphers_tls1.3",
 		"limits":           "max_inflight_bytes max_queued_bytes queue_qos0_messages message_size_limit max_qos max_topic_alias memory_limit upgrade_outgoing_qos allow_duplicate_messages check_retain_source global_max_clients global_max_connections max_topic_alias_broker retain_expiry_interval accept_protocol_versions",
-		"listener options": "bind_interface socket_domain mount_point http_dir websockets_log_level websockets_headers_size websockets_origin packet_buffer_size enable_proxy_protocol listener_auto_id_prefix",
+		"listener options": "bind_interface socket_domain mount_point http_dir websockets_log_level websockets_headers_size packet_buffer_size enable_proxy_protocol listener_auto_id_prefix",
 		"logging":          "log_facility log_timestamp log_timestamp_format connection_messages log_file",
 		"process":          "pid_file enable_control_api retry_interval",
 	}
