@@ -161,6 +161,11 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 		log.Warnf("open file limit %d is below max_connections %d", lim, cfg.MaxConnections)
 	}
 	for _, lc := range cfg.Listeners {
+		if lc.Protocol == "websockets" && !WebSocketCompiled {
+			b.closeListeners()
+			p.Close()
+			return nil, fmt.Errorf("listener %s:%d: WebSockets are not compiled into this build (nows)", lc.BindAddress, lc.Port)
+		}
 		fd, addr, err := platform.Listen(lc.BindAddress, lc.Port, 128)
 		if err != nil {
 			b.closeListeners()

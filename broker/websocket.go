@@ -1,3 +1,5 @@
+//go:build !nows
+
 package broker
 
 import (
@@ -14,6 +16,9 @@ import (
 // every packet the broker sends goes out as one binary frame. Only the
 // parts MQTT over WebSocket needs: subprotocol "mqtt", any path, optional
 // allowed origins, frames bounded by max_packet_size, clean close codes.
+// WebSocketCompiled reports whether WebSocket listeners are compiled in.
+const WebSocketCompiled = true
+
 type wsState struct {
 	upgraded bool
 	hdr      []byte // the HTTP request until its blank line

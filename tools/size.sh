@@ -3,11 +3,11 @@
 # table (file size and xz size, which is close to what squashfs-xz costs),
 # writes docs/size.md, and fails when a budget is exceeded.
 # Budgets (mipsle): full <= 6.0 MiB stripped and <= 2.0 MiB compressed;
-# minimal (plain TCP broker: -tags nocli,nopersist,nonet,notoml,noauth) <= 2.8 MiB stripped.
+# minimal (plain TCP broker: -tags nocli,nopersist,nonet,notoml,noauth,nows) <= 2.8 MiB stripped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-docs/size.md}
-MINIMAL_TAGS=nocli,nopersist,nonet,notoml,noauth
+MINIMAL_TAGS=nocli,nopersist,nonet,notoml,noauth,nows
 mkdir -p dist
 targets=(
 	"amd64|GOARCH=amd64"
@@ -73,9 +73,9 @@ rm -f dist/.midge-mipsle-syms
 	echo "  x/sys/unix, addresses are net/netip. Only the CLI clients and host-name bind addresses"
 	echo "  use \`net\`; \`nonet\` builds take IP literals (and localhost) only."
 	echo "- Build tags: \`nocli\` (no pub/sub/bench/convert/log tools), \`nopersist\` (no"
-	echo "  persistence), \`noauth\` (no password/ACL files, so no crypto), \`nonet\` (no resolver), \`notoml\` (mosquitto.conf only; the embedded"
+	echo "  persistence), \`noauth\` (no password/ACL files, so no crypto), \`nows\` (no WebSocket listeners), \`nonet\` (no resolver), \`notoml\` (mosquitto.conf only; the embedded"
 	echo "  defaults become a Go value that a test keeps equal to default.toml). The minimal"
-	echo "  build uses all five: the broker with Mosquitto-compatible configuration."
+	echo "  build uses all six: the broker with Mosquitto-compatible configuration."
 	echo "- Still large: the Go runtime (about 0.8 MiB of symbols on MIPS) and, in the full build,"
 	echo "  go-toml's reflection-driven decoder (about 0.2 MiB of symbols plus its share of reflect)."
 } > "$OUT"

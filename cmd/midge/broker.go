@@ -31,6 +31,9 @@ func runVersion(args []string) int {
 	if broker.AuthCompiled {
 		all = append(all, "auth-files")
 	}
+	if broker.WebSocketCompiled {
+		all = append(all, "websockets")
+	}
 	sort.Strings(all[2:])
 	f := strings.Join(all, " ")
 	fmt.Printf("features: %s\n", f)
