@@ -94,6 +94,7 @@ type listener struct {
 	cfg    config.Listener
 	count  int
 	idx    uint8 // position in Broker.listeners
+	tls    *tlsListener
 	paused bool
 	resume timer // re-arms accepting after the process ran out of fds
 }
@@ -181,6 +182,11 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 		l := &listener{b: b, fd: fd, addr: addr, cfg: lc, idx: uint8(len(b.listeners))}
 		l.resume.owner = l
 		b.listeners = append(b.listeners, l)
+		if err := b.openTLS(l); err != nil {
+			b.closeListeners()
+			p.Close()
+			return nil, fmt.Errorf("listener %s: %w", addr, err)
+		}
 		log.Noticef("Opening ipv%d listen socket on %s.", ipVersion(addr), addr)
 	}
 	b.openStore()
@@ -353,6 +359,10 @@ func (b *Broker) accept(l *listener) {
 			continue
 		}
 		platform.SetNoDelay(fd)
+		if l.tls != nil {
+			b.acceptTLS(l, fd, remote)
+			continue
+		}
 		c := newConn(b, l, fd, remote)
 		if err := b.poller.Add(fd, true, false); err != nil {
 			platform.Close(fd)
@@ -484,6 +494,7 @@ func (b *Broker) Reload(next *config.Config) error {
 	var restart []string
 	if !b.Call(func() {
 		b.authz = authz
+		b.reloadTLS()
 		var merged *config.Config
 		merged, restart = b.cfg.Reload(next)
 		b.cfg = merged

@@ -52,9 +52,10 @@ type conn struct {
 
 	out5 *outAliases // outbound topic aliases, made on first use
 
-	auth *authState // enhanced authentication, when CONNECT named a method
-	held []heldAck  // acknowledgements waiting for their records to be written
-	ws   *wsState   // WebSocket framing, on a websockets listener
+	auth *authState  // enhanced authentication, when CONNECT named a method
+	held []heldAck   // acknowledgements waiting for their records to be written
+	ws   *wsState    // WebSocket framing, on a websockets listener
+	cert tlsIdentity // the TLS client certificate, if any
 }
 
 func newConn(b *Broker, l *listener, fd int, remote netip.AddrPort) *conn {
@@ -456,4 +457,10 @@ func (c *conn) destroy() {
 type heldAck struct {
 	seq uint64
 	pkt []byte
+}
+
+// tlsIdentity is what a TLS client certificate says.
+type tlsIdentity struct {
+	present bool
+	cn, dn  string
 }

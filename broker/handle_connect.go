@@ -22,6 +22,7 @@ var (
 	errWillSysTopic = &refusal{packet.NotAuthorized, "will topic in $SYS"}
 	errAuthMethod   = &refusal{packet.BadAuthenticationMethod, "unknown authentication method"}
 	errWillDenied   = &refusal{packet.NotAuthorized, "will topic not authorised"}
+	errNoCert       = &refusal{packet.NotAuthorized, "no client certificate"}
 	errWillQoS      = &refusal{packet.QoSNotSupported, "will QoS above max_qos"}
 )
 
@@ -129,6 +130,19 @@ func (c *conn) handleConnect(body []byte) error {
 	}
 	var authReply []byte
 	authed := false
+	// A listener that takes the client certificate as the user name:
+	// the certificate authenticates, no password is checked.
+	if lc := c.ln.cfg; lc.UseIdentityAsUsername || lc.UseSubjectAsUsername {
+		if !c.cert.present {
+			return c.refuse(errNoCert)
+		}
+		name := c.cert.cn
+		if lc.UseSubjectAsUsername {
+			name = c.cert.dn
+		}
+		p.UsernameFlag, p.Username = true, []byte(name)
+		authed = true
+	}
 	if a := b.auth[string(p.Props.AuthMethod)]; a != nil && p.Props.Has(packet.PropAuthMethod) {
 		if c.auth == nil || !c.auth.done {
 			// Enhanced authentication [MQTT-4.12]: keep the CONNECT and

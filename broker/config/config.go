@@ -89,7 +89,22 @@ type Listener struct {
 	// WebSocketOrigins, for protocol "websockets": the Origin values
 	// accepted (none = any).
 	WebSocketOrigins []string `toml:"websocket_origins,omitempty"`
+
+	// TLS: a listener with certfile and keyfile speaks TLS (MQTT over TLS,
+	// or WSS for protocol "websockets").
+	CAFile                string `toml:"cafile,omitempty"`
+	CAPath                string `toml:"capath,omitempty"`
+	CertFile              string `toml:"certfile,omitempty"`
+	KeyFile               string `toml:"keyfile,omitempty"`
+	CRLFile               string `toml:"crlfile,omitempty"`
+	TLSVersion            string `toml:"tls_version,omitempty" comment:"minimum: tlsv1.2 (default) or tlsv1.3"`
+	RequireCertificate    bool   `toml:"require_certificate,omitempty"`
+	UseIdentityAsUsername bool   `toml:"use_identity_as_username,omitempty"`
+	UseSubjectAsUsername  bool   `toml:"use_subject_as_username,omitempty"`
 }
+
+// TLS reports whether the listener speaks TLS.
+func (l Listener) TLS() bool { return l.CertFile != "" || l.KeyFile != "" }
 
 // Persistence configures the append-only store (persist package). Its keys
 // need a restart.
@@ -289,6 +304,17 @@ func (c *Config) Validate() error {
 		}
 		if l.MaxTopicAlias != nil && (*l.MaxTopicAlias < 0 || *l.MaxTopicAlias > 65535) {
 			bad(key+".max_topic_alias", "must be 0-65535, got %d", *l.MaxTopicAlias)
+		}
+		if l.TLS() && (l.CertFile == "" || l.KeyFile == "") {
+			bad(key+".certfile", "a TLS listener needs both certfile and keyfile")
+		}
+		if (l.RequireCertificate || l.UseIdentityAsUsername || l.UseSubjectAsUsername) && l.CAFile == "" && l.CAPath == "" {
+			bad(key+".cafile", "client certificates need cafile or capath")
+		}
+		switch l.TLSVersion {
+		case "", "tlsv1.2", "tlsv1.3":
+		default:
+			bad(key+".tls_version", "must be tlsv1.2 or tlsv1.3 (the minimum), got %q", l.TLSVersion)
 		}
 		if l.OverflowPolicy != "" && !validPolicy(l.OverflowPolicy) {
 			bad(key+".overflow_policy", "must be drop-oldest, drop-newest or reject, got %q", l.OverflowPolicy)

@@ -285,6 +285,26 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 				c.MaxTopicAlias = n
 			}
 		}
+	case "cafile", "capath", "certfile", "keyfile", "crlfile", "tls_version":
+		l := im.current()
+		dst := map[string]*string{"cafile": &l.CAFile, "capath": &l.CAPath, "certfile": &l.CertFile,
+			"keyfile": &l.KeyFile, "crlfile": &l.CRLFile, "tls_version": &l.TLSVersion}[key]
+		*dst = rest
+		if key == "tls_version" && rest == "tlsv1.1" {
+			im.note(where, key, "TLS 1.1 is not offered; the minimum is TLS 1.2")
+			*dst = "tlsv1.2"
+		}
+	case "require_certificate", "use_identity_as_username", "use_subject_as_username":
+		var v bool
+		if v, err = parseBool(args); err == nil {
+			l := im.current()
+			*map[string]*bool{"require_certificate": &l.RequireCertificate, "use_identity_as_username": &l.UseIdentityAsUsername,
+				"use_subject_as_username": &l.UseSubjectAsUsername}[key] = v
+		}
+	case "psk_hint", "psk_file":
+		im.note(where, key, "TLS-PSK is not available in Go's TLS; use certificates (see docs/mosquitto-migration.md)")
+	case "ciphers", "ciphers_tls1.3":
+		im.note(where, key, "cipher lists are not configurable: Go's TLS uses its own secure defaults")
 	case "websockets_origin":
 		l := im.current()
 		l.WebSocketOrigins = append(l.WebSocketOrigins, rest)

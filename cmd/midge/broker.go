@@ -34,6 +34,9 @@ func runVersion(args []string) int {
 	if broker.WebSocketCompiled {
 		all = append(all, "websockets")
 	}
+	if broker.TLSCompiled {
+		all = append(all, "tls")
+	}
 	sort.Strings(all[2:])
 	f := strings.Join(all, " ")
 	fmt.Printf("features: %s\n", f)

@@ -17,9 +17,9 @@ MIDGE_BUILD_TARGETS = cmd/midge
 # build Go packages with cgo whenever the toolchain allows.
 MIDGE_GO_ENV = CGO_ENABLED=0
 MIDGE_LDFLAGS = -s -w -X midge/broker.Version=$(MIDGE_VERSION)
-# Smaller images: MIDGE_TAGS = nocli (no pub/sub/bench tools) and/or
-# nopersist (no persistence).
-MIDGE_TAGS =
+# Build tags: tls adds TLS listeners (about +2.6 MiB); nocli, nopersist,
+# noauth, nows, nonet, notoml make smaller images (docs/size.md).
+MIDGE_TAGS = tls
 
 define MIDGE_INSTALL_INIT_SYSV
 	$(INSTALL) -D -m 0755 $(BR2_EXTERNAL_MIDGE_PATH)/package/midge/S50midge \

@@ -1,0 +1,23 @@
+//go:build !tls
+
+package broker
+
+import (
+	"errors"
+	"net/netip"
+)
+
+// TLSCompiled reports whether TLS listeners are compiled in.
+const TLSCompiled = false
+
+type tlsListener struct{}
+
+func (b *Broker) openTLS(l *listener) error {
+	if l.cfg.TLS() {
+		return errors.New("TLS is not compiled into this build: build with -tags tls")
+	}
+	return nil
+}
+
+func (b *Broker) acceptTLS(*listener, int, netip.AddrPort) {}
+func (b *Broker) reloadTLS()                               {}

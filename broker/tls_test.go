@@ -1,0 +1,184 @@
+//go:build tls
+
+package broker_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"midge/broker"
+	"midge/broker/config"
+	"midge/internal/testutil"
+)
+
+// testPKI is a CA made in the test, with certificates it signs.
+type testPKI struct {
+	t    *testing.T
+	dir  string
+	ca   *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pool *x509.CertPool
+	n    int64
+}
+
+func newPKI(t *testing.T) *testPKI {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "midge test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(der)
+	p := &testPKI{t: t, dir: t.TempDir(), ca: ca, key: key, pool: x509.NewCertPool(), n: 1}
+	p.pool.AddCert(ca)
+	p.write("ca.pem", "CERTIFICATE", der)
+	return p
+}
+
+func (p *testPKI) write(name, typ string, der []byte) string {
+	path := filepath.Join(p.dir, name)
+	os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600)
+	return path
+}
+
+// issue makes a certificate for cn (server when server is true), valid
+// from notBefore to notAfter; it returns the cert and key file paths.
+func (p *testPKI) issue(name, cn string, server bool, notAfter time.Time) (string, string, tls.Certificate) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p.n++
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(p.n), Subject: pkix.Name{CommonName: cn, Organization: []string{"midge"}},
+		NotBefore: time.Now().Add(-2 * time.Hour), NotAfter: notAfter, KeyUsage: x509.KeyUsageDigitalSignature}
+	if server {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+	} else {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.key)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	kd, _ := x509.MarshalECPrivateKey(key)
+	cert := p.write(name+".pem", "CERTIFICATE", der)
+	kf := p.write(name+".key", "EC PRIVATE KEY", kd)
+	pair, err := tls.LoadX509KeyPair(cert, kf)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return cert, kf, pair
+}
+
+func dialTLS(t *testing.T, addr, id string, roots *x509.CertPool, cert *tls.Certificate) (mqtt.Client, error) {
+	tc := &tls.Config{RootCAs: roots}
+	if cert != nil {
+		tc.Certificates = []tls.Certificate{*cert}
+	}
+	o := mqtt.NewClientOptions().AddBroker("ssl://" + addr).SetClientID(id).SetTLSConfig(tc).
+		SetAutoReconnect(false).SetConnectTimeout(3 * time.Second)
+	c := mqtt.NewClient(o)
+	tok := c.Connect()
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		return nil, tok.Error()
+	}
+	t.Cleanup(func() { c.Disconnect(0) })
+	return c, nil
+}
+
+func TestTLSListener(t *testing.T) {
+	pki := newPKI(t)
+	certFile, keyFile, _ := pki.issue("server", "127.0.0.1", true, time.Now().Add(time.Hour))
+	_, _, client := pki.issue("client", "device-1", false, time.Now().Add(time.Hour))
+	_, _, expired := pki.issue("old", "device-2", false, time.Now().Add(-time.Minute))
+	acl := filepath.Join(pki.dir, "acl")
+	os.WriteFile(acl, []byte("topic read devices/#\nuser device-1\ntopic readwrite devices/device-1/#\n"), 0o600)
+	var cfg *config.Config
+	b, _ := testutil.StartBroker(t, func(c *config.Config) {
+		c.Listeners = append(c.Listeners,
+			config.Listener{Port: 0, BindAddress: "127.0.0.1", Protocol: "mqtt", CertFile: certFile, KeyFile: keyFile},
+			config.Listener{Port: 0, BindAddress: "127.0.0.1", Protocol: "mqtt", CertFile: certFile, KeyFile: keyFile,
+				CAFile: filepath.Join(pki.dir, "ca.pem"), RequireCertificate: true, UseIdentityAsUsername: true})
+		c.ACLFile = acl
+		cfg = c
+	})
+	plain, server, mutual := b.Addrs()[0].String(), b.Addrs()[1].String(), b.Addrs()[2].String()
+	_ = plain
+	// Server authentication only.
+	c, err := dialTLS(t, server, "tls1", pki.pool, nil)
+	if err != nil {
+		t.Fatalf("TLS connect: %v", err)
+	}
+	if _, err := dialTLS(t, server, "tls-untrusted", x509.NewCertPool(), nil); err == nil {
+		t.Fatal("connected without trusting the server certificate")
+	}
+	// Client certificates: refused without one, refused when expired, and
+	// the certificate's CN is the user name the ACL sees.
+	if _, err := dialTLS(t, mutual, "nocert", pki.pool, nil); err == nil {
+		t.Fatal("connected without a client certificate")
+	}
+	if _, err := dialTLS(t, mutual, "expired", pki.pool, &expired); err == nil {
+		t.Fatal("connected with an expired certificate")
+	}
+	dev, err := dialTLS(t, mutual, "dev", pki.pool, &client)
+	if err != nil {
+		t.Fatalf("client certificate refused: %v", err)
+	}
+	got := make(chan string, 4)
+	c.Subscribe("devices/#", 1, func(_ mqtt.Client, m mqtt.Message) { got <- string(m.Payload()) }).WaitTimeout(2 * time.Second)
+	dev.Publish("devices/device-1/t", 1, false, "allowed").WaitTimeout(2 * time.Second)
+	dev.Publish("devices/device-2/t", 1, false, "denied").WaitTimeout(2 * time.Second)
+	select {
+	case m := <-got:
+		if m != "allowed" {
+			t.Fatalf("got %q", m)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("message from the certificate identity not delivered")
+	}
+	select {
+	case m := <-got:
+		t.Fatalf("ACL not applied to the certificate identity: %q", m)
+	case <-time.After(300 * time.Millisecond):
+	}
+	// Reload: a new certificate is served to new clients, connected ones
+	// stay; a broken file keeps the old certificate.
+	newCert, newKey, _ := pki.issue("server2", "127.0.0.1", true, time.Now().Add(2*time.Hour))
+	newSerial := pki.n
+	os.Rename(newCert, certFile)
+	os.Rename(newKey, keyFile)
+	if err := b.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := tls.Dial("tcp", server, &tls.Config{RootCAs: pki.pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial := conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
+	conn.Close()
+	if serial != newSerial {
+		t.Fatalf("old certificate still served (serial %d)", serial)
+	}
+	if !c.IsConnected() {
+		t.Fatal("a connected TLS client was dropped by the reload")
+	}
+	os.WriteFile(certFile, []byte("garbage"), 0o600)
+	b.Reload(cfg)
+	if _, err := dialTLS(t, server, "after-bad-reload", pki.pool, nil); err != nil {
+		t.Fatalf("a broken certificate file replaced the working one: %v", err)
+	}
+	_ = broker.TLSCompiled
+}
