@@ -127,9 +127,7 @@ func (b *Broker) storeSession(s *session) {
 		return
 	}
 	e := st.payload()
-	e.String(s.id)
-	e.Byte(s.version)
-	e.Uint(s.remainingExpiry())
+	encSession(e, s)
 	st.log.Append(persist.RecSessionPut, e.B, 0)
 	if !s.stored {
 		s.stored = true
@@ -160,19 +158,7 @@ func (b *Broker) storeSub(s *session, key string, o topic.Options) {
 		return
 	}
 	e := st.payload()
-	e.String(s.id)
-	e.String(key)
-	e.Byte(o.QoS)
-	var flags byte
-	if o.NoLocal {
-		flags |= 1
-	}
-	if o.RetainAsPublished {
-		flags |= 2
-	}
-	e.Byte(flags)
-	e.Byte(o.RetainHandling)
-	e.Uint(uint64(o.SubID))
+	encSub(e, s.id, key, o)
 	st.log.Append(persist.RecSubPut, e.B, 0)
 }
 
@@ -193,12 +179,7 @@ func (b *Broker) storeRetain(m *Message) {
 		return
 	}
 	e := st.payload()
-	e.Bytes(m.Topic)
-	e.Byte(m.QoS)
-	left, _ := remaining(m, b.now)
-	e.Uint(uint64(left))
-	e.Bytes(packet.AppendPropertyBytes(nil, &m.Props))
-	e.Bytes(m.Payload)
+	b.encRetained(e, m)
 	st.log.Append(persist.RecRetainPut, e.B, len(m.Payload))
 }
 
@@ -224,24 +205,11 @@ func (b *Broker) storeDelivery(s *session, d *delivery) {
 		st.nextMID++
 		m.mid = st.nextMID
 		e := st.payload()
-		e.Uint(m.mid)
-		e.Byte(m.QoS)
-		left, _ := remaining(m, b.now)
-		e.Uint(uint64(left))
-		e.Bytes(m.Topic)
-		e.Bytes(packet.AppendPropertyBytes(nil, &m.Props))
-		e.Bytes(m.Payload)
+		b.encMessage(e, m)
 		st.log.Append(persist.RecMessage, e.B, len(m.Payload))
 	}
 	e := st.payload()
-	e.String(s.id)
-	e.Uint(m.mid)
-	e.Byte(d.qos)
-	e.Byte(b2byte(d.retain))
-	e.Uint(uint64(len(d.subIDs)))
-	for _, id := range d.subIDs {
-		e.Uint(uint64(id))
-	}
+	encDelivery(e, s, d)
 	st.log.Append(persist.RecDeliveryPut, e.B, 0)
 	d.stored = true
 }
@@ -264,10 +232,7 @@ func (b *Broker) storeSent(s *session, d *delivery) {
 		return
 	}
 	e := st.payload()
-	e.String(s.id)
-	e.Uint(d.msg.mid)
-	e.Uint(uint64(d.id))
-	e.Byte(d.state)
+	encSent(e, s, d)
 	st.log.Append(persist.RecDeliverySent, e.B, 0)
 }
 
@@ -277,8 +242,7 @@ func (b *Broker) storeInbound(s *session, id uint16, put bool) {
 		return
 	}
 	e := st.payload()
-	e.String(s.id)
-	e.Uint(uint64(id))
+	encInbound(e, s.id, id)
 	typ := persist.RecInboundDel
 	if put {
 		typ = persist.RecInboundPut
@@ -399,92 +363,109 @@ func (b *Broker) compact(force bool) {
 
 // snapshot writes the live durable state as log records.
 func (b *Broker) snapshot() *persist.Snapshot {
-	st := b.store
-	snap := st.log.NewSnapshot()
+	snap := b.store.log.NewSnapshot()
 	seen := map[uint64]bool{}
 	var e persist.Enc
-	b.retained.Each(func(m *Message) { b.snapRetained(snap, &e, m) })
+	add := func(typ byte, enc func(*persist.Enc)) {
+		e.B = e.B[:0]
+		enc(&e)
+		snap.Add(typ, e.B)
+	}
+	b.retained.Each(func(m *Message) {
+		if _, alive := remaining(m, b.now); alive {
+			add(persist.RecRetainPut, func(e *persist.Enc) { b.encRetained(e, m) })
+		}
+	})
 	for _, s := range b.sessions {
 		if !s.stored {
 			continue
 		}
-		e.B = e.B[:0]
-		e.String(s.id)
-		e.Byte(s.version)
-		e.Uint(s.remainingExpiry())
-		snap.Add(persist.RecSessionPut, e.B)
+		add(persist.RecSessionPut, func(e *persist.Enc) { encSession(e, s) })
 		for key, sub := range s.subs {
-			e.B = e.B[:0]
-			e.String(s.id)
-			e.String(key)
-			e.Byte(sub.opts.QoS)
-			e.Byte(b2byte(sub.opts.NoLocal) | b2byte(sub.opts.RetainAsPublished)<<1)
-			e.Byte(sub.opts.RetainHandling)
-			e.Uint(uint64(sub.opts.SubID))
-			snap.Add(persist.RecSubPut, e.B)
+			add(persist.RecSubPut, func(e *persist.Enc) { encSub(e, s.id, key, sub.opts) })
 		}
-		add := func(d *delivery) {
+		delivery := func(d *delivery) {
 			if !d.stored || d.msg == nil {
 				return
 			}
-			m := d.msg
-			if !seen[m.mid] {
-				seen[m.mid] = true
-				e.B = e.B[:0]
-				e.Uint(m.mid)
-				e.Byte(m.QoS)
-				left, _ := remaining(m, b.now)
-				e.Uint(uint64(left))
-				e.Bytes(m.Topic)
-				e.Bytes(packet.AppendPropertyBytes(nil, &m.Props))
-				e.Bytes(m.Payload)
-				snap.Add(persist.RecMessage, e.B)
+			if !seen[d.msg.mid] {
+				seen[d.msg.mid] = true
+				add(persist.RecMessage, func(e *persist.Enc) { b.encMessage(e, d.msg) })
 			}
-			e.B = e.B[:0]
-			e.String(s.id)
-			e.Uint(m.mid)
-			e.Byte(d.qos)
-			e.Byte(b2byte(d.retain))
-			e.Uint(uint64(len(d.subIDs)))
-			for _, id := range d.subIDs {
-				e.Uint(uint64(id))
-			}
-			snap.Add(persist.RecDeliveryPut, e.B)
+			add(persist.RecDeliveryPut, func(e *persist.Enc) { encDelivery(e, s, d) })
 			if d.id != 0 {
-				e.B = e.B[:0]
-				e.String(s.id)
-				e.Uint(m.mid)
-				e.Uint(uint64(d.id))
-				e.Byte(d.state)
-				snap.Add(persist.RecDeliverySent, e.B)
+				add(persist.RecDeliverySent, func(e *persist.Enc) { encSent(e, s, d) })
 			}
 		}
 		for _, d := range sortedInflight(s) {
-			add(d)
+			delivery(d)
 		}
-		s.queue.each(add)
+		s.queue.each(delivery)
 		for id := range s.recvQoS2 {
-			e.B = e.B[:0]
-			e.String(s.id)
-			e.Uint(uint64(id))
-			snap.Add(persist.RecInboundPut, e.B)
+			add(persist.RecInboundPut, func(e *persist.Enc) { encInbound(e, s.id, id) })
 		}
 	}
 	return snap
 }
 
-func (b *Broker) snapRetained(snap *persist.Snapshot, e *persist.Enc, m *Message) {
-	e.B = e.B[:0]
+// The record payloads (persist/FORMAT.md), shared by the live appends and
+// the compaction snapshot.
+
+func encSession(e *persist.Enc, s *session) {
+	e.String(s.id)
+	e.Byte(s.version)
+	e.Uint(s.remainingExpiry())
+}
+
+func encSub(e *persist.Enc, id, key string, o topic.Options) {
+	e.String(id)
+	e.String(key)
+	e.Byte(o.QoS)
+	e.Byte(b2byte(o.NoLocal) | b2byte(o.RetainAsPublished)<<1)
+	e.Byte(o.RetainHandling)
+	e.Uint(uint64(o.SubID))
+}
+
+func (b *Broker) encRetained(e *persist.Enc, m *Message) {
+	left, _ := remaining(m, b.now)
 	e.Bytes(m.Topic)
 	e.Byte(m.QoS)
-	left, ok := remaining(m, b.now)
-	if !ok {
-		return
-	}
 	e.Uint(uint64(left))
 	e.Bytes(packet.AppendPropertyBytes(nil, &m.Props))
 	e.Bytes(m.Payload)
-	snap.Add(persist.RecRetainPut, e.B)
+}
+
+func (b *Broker) encMessage(e *persist.Enc, m *Message) {
+	left, _ := remaining(m, b.now)
+	e.Uint(m.mid)
+	e.Byte(m.QoS)
+	e.Uint(uint64(left))
+	e.Bytes(m.Topic)
+	e.Bytes(packet.AppendPropertyBytes(nil, &m.Props))
+	e.Bytes(m.Payload)
+}
+
+func encDelivery(e *persist.Enc, s *session, d *delivery) {
+	e.String(s.id)
+	e.Uint(d.msg.mid)
+	e.Byte(d.qos)
+	e.Byte(b2byte(d.retain))
+	e.Uint(uint64(len(d.subIDs)))
+	for _, id := range d.subIDs {
+		e.Uint(uint64(id))
+	}
+}
+
+func encSent(e *persist.Enc, s *session, d *delivery) {
+	e.String(s.id)
+	e.Uint(d.msg.mid)
+	e.Uint(uint64(d.id))
+	e.Byte(d.state)
+}
+
+func encInbound(e *persist.Enc, id string, pid uint16) {
+	e.String(id)
+	e.Uint(uint64(pid))
 }
 
 // PersistStats returns the store's counters (false without persistence);

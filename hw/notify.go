@@ -4,6 +4,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"midge/platform"
 )
 
 // Notifier speaks systemd's sd_notify protocol over $NOTIFY_SOCKET, without
@@ -34,7 +36,7 @@ func (n *Notifier) Notify(state string) error {
 	if n == nil {
 		return nil
 	}
-	return sendDatagram(n.path, []byte(state))
+	return platform.SendUnixgram(n.path, []byte(state))
 }
 
 // WatchdogInterval is systemd's watchdog timeout for this service (0 = off).
