@@ -13,12 +13,13 @@ import (
 type authFiles struct {
 	passwords *auth.Passwords
 	acl       *auth.ACL
+	jwt       *auth.JWT
 }
 
 // AuthCompiled reports whether password and ACL files are compiled in.
 const AuthCompiled = true
 
-func loadAuthFiles(passwordFile, aclFile string) (*authFiles, error) {
+func loadAuthFiles(passwordFile, aclFile, jwtFile string) (*authFiles, error) {
 	af := &authFiles{}
 	var err error
 	if passwordFile != "" {
@@ -31,17 +32,39 @@ func loadAuthFiles(passwordFile, aclFile string) (*authFiles, error) {
 			return nil, fmt.Errorf("acl_file: %w", err)
 		}
 	}
+	if jwtFile != "" {
+		if af.jwt, err = auth.LoadJWT(jwtFile); err != nil {
+			return nil, fmt.Errorf("jwt_key_file: %w", err)
+		}
+	}
 	return af, nil
 }
 
+// checkJWT verifies a password that is a JWT; handled reports whether a JWT
+// verifier took it.
+func (af *authFiles) checkJWT(password []byte) (claims *auth.Claims, handled bool, err error) {
+	if af == nil || af.jwt == nil || !auth.LooksLikeJWT(password) {
+		return nil, false, nil
+	}
+	c, err := af.jwt.Verify(string(password))
+	return c, true, err
+}
+
 func (af *authFiles) hasPasswords() bool { return af != nil && af.passwords != nil }
-func (af *authFiles) hasACL() bool       { return af != nil && af.acl != nil }
+
+// sessionClaims is what a session keeps from its token (topic rules).
+type sessionClaims = *auth.Claims
+
+func (af *authFiles) hasACL() bool { return af != nil && af.acl != nil }
 
 func (af *authFiles) checkPassword(user string, password []byte) bool {
 	return af.passwords.Check(user, password)
 }
 
 func (af *authFiles) allowed(s *session, topic []byte, write bool) bool {
+	if s.claims != nil && write && !s.claims.Allows(string(topic), true) {
+		return false
+	}
 	if af == nil || af.acl == nil {
 		return true
 	}
@@ -53,8 +76,19 @@ func (af *authFiles) allowed(s *session, topic []byte, write bool) bool {
 }
 
 func (af *authFiles) allowedFilter(s *session, filter []byte) bool {
+	if s.claims != nil && !s.claims.Allows(string(filter), false) {
+		return false
+	}
 	if af == nil || af.acl == nil {
 		return true
 	}
 	return af.acl.AllowedFilter(s.id, s.user, s.anonymous, string(filter))
+}
+
+// claimSubject is the token's "sub" claim.
+func claimSubject(c sessionClaims) string {
+	if c == nil {
+		return ""
+	}
+	return c.Subject
 }

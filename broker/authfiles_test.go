@@ -3,9 +3,13 @@
 package broker_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,5 +157,47 @@ func TestMosquittoPasswdWithBroker(t *testing.T) {
 	}
 	if err := exec.Command(pubBin, "-p", port, "-t", "x", "-m", "y").Run(); err == nil {
 		t.Fatal("anonymous client accepted with allow_anonymous false")
+	}
+}
+
+// A JWT in the password field logs in; its claims limit publishing; a bad
+// or expired token is refused.
+func TestJWTLogin(t *testing.T) {
+	dir := t.TempDir()
+	secret := "a shared secret of at least thirty-two bytes"
+	key := filepath.Join(dir, "secret")
+	os.WriteFile(key, []byte(secret), 0o600)
+	_, addr := testutil.StartBroker(t, func(c *config.Config) {
+		c.AllowAnonymous = false
+		c.JWTKeyFile = key
+	})
+	token := func(claims string) []byte {
+		enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+		in := enc(`{"alg":"HS256","typ":"JWT"}`) + "." + enc(claims)
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write([]byte(in))
+		return []byte(in + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil)))
+	}
+	exp := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	good := token(`{"sub":"sensor-7","exp":` + exp + `,"publish":["sensors/7/#"]}`)
+	r := connect(t, addr, "s7", packet.Version5, true, func(p *packet.Connect) {
+		p.PasswordFlag, p.Password = true, good
+	})
+	publish5(r, "sensors/7/t", 1, 1, "ok", packet.Properties{})
+	if a := readAck(t, r, packet.PUBACK); a.Reason >= 0x80 {
+		t.Fatalf("claimed topic refused: 0x%02x", byte(a.Reason))
+	}
+	publish5(r, "sensors/8/t", 1, 2, "no", packet.Properties{})
+	if a := readAck(t, r, packet.PUBACK); a.Reason != packet.NotAuthorized {
+		t.Fatal("publish outside the token's claims allowed")
+	}
+	for _, bad := range [][]byte{
+		token(`{"sub":"x","exp":1000}`),                  // expired
+		append(good[:len(good)-2:len(good)-2], 'A', 'A'), // bad signature
+	} {
+		b := testutil.Dial(t, addr)
+		b.Send(packet.AppendConnect(nil, &packet.Connect{Version: packet.Version5, ClientID: []byte("bad"), CleanStart: true,
+			PasswordFlag: true, Password: bad}))
+		b.ExpectReason(2*time.Second, int(packet.BadUserNameOrPassword))
 	}
 }

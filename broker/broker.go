@@ -150,7 +150,7 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 	b.tree.Online = func(s *session) bool { return s.conn != nil && s.conn.state == stateConnected }
 	b.storeFS = opts.FS
 	b.logins.max = 1024
-	authz, err := loadAuthFiles(cfg.PasswordFile, cfg.ACLFile)
+	authz, err := loadAuthFiles(cfg.PasswordFile, cfg.ACLFile, cfg.JWTKeyFile)
 	if err != nil {
 		p.Close()
 		return nil, err
@@ -486,7 +486,7 @@ func (b *Broker) Reload(next *config.Config) error {
 		b.log.Errorf("reload refused, keeping the running configuration:\n%v", err)
 		return err
 	}
-	authz, err := loadAuthFiles(next.PasswordFile, next.ACLFile)
+	authz, err := loadAuthFiles(next.PasswordFile, next.ACLFile, next.JWTKeyFile)
 	if err != nil {
 		b.log.Errorf("reload refused, keeping the running configuration: %v", err)
 		return err

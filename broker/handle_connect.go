@@ -162,6 +162,20 @@ func (c *conn) handleConnect(body []byte) error {
 		authReply, authed = c.auth.reply, true
 		c.auth.x, c.auth.done, c.auth.reply, c.auth.connect = nil, false, nil, nil
 	}
+	claims, byJWT, jwtErr := b.authz.checkJWT(p.Password)
+	if byJWT && !authed {
+		src := c.remote.Addr()
+		if jwtErr != nil || b.logins.blocked(src, b.now) {
+			b.logins.failed(src, b.now)
+			b.log.Noticef("Client %s from %s: token refused: %v.", id, c.remote, jwtErr)
+			return c.refuse(errBadLogin)
+		}
+		b.logins.succeeded(src)
+		authed = true
+		if sub := claimSubject(claims); !p.UsernameFlag && sub != "" {
+			p.UsernameFlag, p.Username = true, []byte(sub)
+		}
+	}
 	if !authed {
 		switch {
 		case !p.UsernameFlag:
@@ -229,6 +243,7 @@ func (c *conn) handleConnect(body []byte) error {
 	s.version = c.version
 	s.lnIdx = c.ln.idx
 	s.user, s.anonymous = string(p.Username), !p.UsernameFlag && !authed
+	s.claims = claims
 	s.conn = c
 	c.sess = s
 
@@ -292,7 +307,7 @@ func (c *conn) handleConnect(body []byte) error {
 			props.Set(packet.PropMaximumQoS)
 			props.MaximumQoS = byte(mq)
 		}
-		if authed {
+		if c.auth != nil { // enhanced authentication completed
 			props.Set(packet.PropAuthMethod)
 			props.AuthMethod = []byte(c.auth.method)
 			if authReply != nil {

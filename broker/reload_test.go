@@ -42,7 +42,7 @@ var authFiles = map[string]string{}
 // changed sets the field to another valid value.
 func changed(key string, f reflect.Value) {
 	switch {
-	case key == "password_file" || key == "acl_file":
+	case key == "password_file" || key == "acl_file" || key == "jwt_key_file":
 		f.SetString(authFiles[key])
 	case key == "overflow_policy":
 		f.SetString("reject")
@@ -79,6 +79,8 @@ func TestReloadEveryReloadableField(t *testing.T) {
 	authFiles["acl_file"] = filepath.Join(dir, "acl")
 	os.WriteFile(authFiles["password_file"], []byte("u:$6$QUJDREVGR0hJSktM$"+strings.Repeat("A", 86)+"==\n"), 0o600)
 	os.WriteFile(authFiles["acl_file"], []byte("topic readwrite #\n"), 0o600)
+	authFiles["jwt_key_file"] = filepath.Join(dir, "jwt")
+	os.WriteFile(authFiles["jwt_key_file"], []byte("a shared secret of at least thirty-two bytes"), 0o600)
 	var logbuf bytes.Buffer
 	b, _ := testutil.StartBroker(t, nil)
 	b.Logger().SetOutput(&logbuf)

@@ -45,6 +45,7 @@ type session struct {
 	stored    bool  // the session is in the persistence log
 	anonymous bool  // connected without a user name
 	user      string
+	claims    sessionClaims // a JWT's topic rules (nil: none)
 }
 
 type subscription struct {

@@ -24,6 +24,7 @@ type Config struct {
 	AllowAnonymous          bool   `toml:"allow_anonymous" reload:"yes"`
 	PasswordFile            string `toml:"password_file" reload:"yes" comment:"Mosquitto password file ($6$, $7$, $argon2id$); \"\" = none"`
 	ACLFile                 string `toml:"acl_file" reload:"yes" comment:"Mosquitto ACL file; \"\" = every client may do everything"`
+	JWTKeyFile              string `toml:"jwt_key_file" reload:"yes" comment:"verify JWTs given as the password: a PEM public key, a JWKS file or an HS256 secret"`
 	AllowZeroLengthClientID bool   `toml:"allow_zero_length_clientid" reload:"yes"`
 	AutoIDPrefix            string `toml:"auto_id_prefix" reload:"yes"`
 

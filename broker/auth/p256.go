@@ -1,0 +1,5 @@
+package auth
+
+import "crypto/elliptic"
+
+func ellipticP256() elliptic.Curve { return elliptic.P256() }
