@@ -47,6 +47,7 @@ func authCode(err error) packet.ReasonCode {
 // authState is a connection's enhanced authentication: the method named in
 // CONNECT, the exchange in progress, and the CONNECT kept while it runs.
 type authState struct {
+	user    string // the user an exchange authenticated, if it says
 	method  string
 	x       AuthExchange
 	done    bool
@@ -104,6 +105,9 @@ func (c *conn) handleAuth(d *packet.Disconnect) error {
 	if !done {
 		c.sendAuth(packet.ContinueAuthentication, reply)
 		return nil
+	}
+	if u, ok := st.x.(interface{ AuthenticatedUser() string }); ok {
+		st.user = u.AuthenticatedUser()
 	}
 	st.x = nil
 	if c.state == stateNew {

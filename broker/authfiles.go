@@ -92,3 +92,28 @@ func claimSubject(c sessionClaims) string {
 	}
 	return c.Subject
 }
+
+// scramAuth offers SCRAM-SHA-256 and SCRAM-SHA-512 (MQTT 5 enhanced
+// authentication) with the credentials of the password file in force.
+type scramAuth struct {
+	b      *Broker
+	method string
+}
+
+func (a scramAuth) Method() string { return a.method }
+
+func (a scramAuth) Begin(clientID, username string) AuthExchange {
+	h, _ := auth.SCRAMHash(a.method)
+	return &auth.SCRAMServer{Hash: h, Lookup: func(user string) (auth.SCRAMCredentials, bool) {
+		if !a.b.authz.hasPasswords() {
+			return auth.SCRAMCredentials{}, false
+		}
+		return a.b.authz.passwords.SCRAMCredentialsFor(a.method, user)
+	}}
+}
+
+func (b *Broker) registerBuiltinAuth() {
+	for _, m := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512"} {
+		b.RegisterAuth(scramAuth{b: b, method: m})
+	}
+}

@@ -4,7 +4,9 @@ package broker_test
 
 import (
 	"crypto/hmac"
+	"crypto/pbkdf2"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"os"
 	"os/exec"
@@ -199,5 +201,70 @@ func TestJWTLogin(t *testing.T) {
 		b.Send(packet.AppendConnect(nil, &packet.Connect{Version: packet.Version5, ClientID: []byte("bad"), CleanStart: true,
 			PasswordFlag: true, Password: bad}))
 		b.ExpectReason(2*time.Second, int(packet.BadUserNameOrPassword))
+	}
+}
+
+// SCRAM-SHA-512 over AUTH packets with the password file's $7$ entry: the
+// password never crosses the wire, and the ACL applies to the SCRAM user.
+func TestSCRAMLogin(t *testing.T) {
+	addr := authBroker(t, "user alice\ntopic readwrite alice/#\n")
+	const method = "SCRAM-SHA-512"
+	props := func(data string) packet.Properties {
+		var p packet.Properties
+		p.Set(packet.PropAuthMethod)
+		p.AuthMethod = []byte(method)
+		p.Set(packet.PropAuthData)
+		p.AuthData = []byte(data)
+		return p
+	}
+	run := func(password string) (*testutil.Raw, bool) {
+		r := testutil.Dial(t, addr)
+		r.Version = packet.Version5
+		first := "n,,n=alice,r=clientnonce123"
+		r.Send(packet.AppendConnect(nil, &packet.Connect{Version: packet.Version5, ClientID: []byte("sc"), CleanStart: true, Props: props(first)}))
+		h, body := r.Read(2 * time.Second)
+		var d packet.Disconnect
+		if h.Type != packet.AUTH || packet.DecodeDisconnect(&d, packet.AUTH, body, packet.Version5) != nil {
+			t.Fatalf("expected AUTH, got %s", h.Type)
+		}
+		sf := string(d.Props.AuthData)
+		attrs := map[string]string{}
+		for _, kv := range strings.Split(sf, ",") {
+			attrs[kv[:1]] = kv[2:]
+		}
+		salt, _ := base64.StdEncoding.DecodeString(attrs["s"])
+		iter, _ := strconv.Atoi(attrs["i"])
+		salted, _ := pbkdf2.Key(sha512.New, password, salt, iter, 64)
+		mac := func(key []byte, msg string) []byte {
+			m := hmac.New(sha512.New, key)
+			m.Write([]byte(msg))
+			return m.Sum(nil)
+		}
+		clientKey := mac(salted, "Client Key")
+		stored := sha512.Sum512(clientKey)
+		final := "c=biws,r=" + attrs["r"]
+		sig := mac(stored[:], first[3:]+","+sf+","+final)
+		proof := make([]byte, 64)
+		for i := range proof {
+			proof[i] = clientKey[i] ^ sig[i]
+		}
+		r.Send(packet.AppendDisconnect(nil, packet.AUTH, &packet.Disconnect{Reason: packet.ContinueAuthentication,
+			Props: props(final + ",p=" + base64.StdEncoding.EncodeToString(proof))}, packet.Version5))
+		h, body = r.Read(2 * time.Second)
+		if h.Type != packet.CONNACK {
+			t.Fatalf("expected CONNACK, got %s", h.Type)
+		}
+		return r, body[1] == 0
+	}
+	r, ok := run("alice-pass")
+	if !ok {
+		t.Fatal("SCRAM login refused")
+	}
+	publish5(r, "alice/x", 1, 1, "ok", packet.Properties{})
+	if a := readAck(t, r, packet.PUBACK); a.Reason >= 0x80 {
+		t.Fatalf("the SCRAM user's ACL not applied: 0x%02x", byte(a.Reason))
+	}
+	if _, ok := run("wrong"); ok {
+		t.Fatal("SCRAM with a wrong password accepted")
 	}
 }

@@ -156,6 +156,7 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 		return nil, err
 	}
 	b.authz = authz
+	b.registerBuiltinAuth()
 	if lim, err := platform.RaiseFileLimit(uint64(cfg.MaxConnections) + 64); err != nil {
 		log.Warnf("cannot raise the open file limit: %v", err)
 	} else if lim < uint64(cfg.MaxConnections)+16 {

@@ -159,7 +159,13 @@ func (c *conn) handleConnect(body []byte) error {
 			}
 			c.auth.reply = reply
 		}
+		if u, ok := c.auth.x.(interface{ AuthenticatedUser() string }); ok && c.auth.x != nil {
+			c.auth.user = u.AuthenticatedUser()
+		}
 		authReply, authed = c.auth.reply, true
+		if c.auth.user != "" {
+			p.UsernameFlag, p.Username = true, []byte(c.auth.user)
+		}
 		c.auth.x, c.auth.done, c.auth.reply, c.auth.connect = nil, false, nil, nil
 	}
 	claims, byJWT, jwtErr := b.authz.checkJWT(p.Password)

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"crypto/pbkdf2"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
@@ -28,6 +29,7 @@ type hash struct {
 	kind       string // "6", "7", "argon2id"
 	iterations int
 	salt, sum  []byte
+	serverKey  []byte // scram-sha-256
 	// argon2id parameters
 	memory  uint32
 	time    uint32
@@ -96,6 +98,19 @@ func parseHash(s string) (hash, error) {
 			return hash{}, errors.New("bad $7$ hash")
 		}
 		return hash{kind: "7", iterations: it, salt: salt, sum: sum}, nil
+	case strings.HasPrefix(s, "$scram-sha-256$"):
+		f := strings.Split(s, "$") // "", "scram-sha-256", iterations, salt, stored key, server key
+		if len(f) != 6 {
+			return hash{}, errors.New("bad $scram-sha-256$ entry")
+		}
+		it, err := strconv.Atoi(f[2])
+		salt, err1 := b64(f[3])
+		stored, err2 := b64(f[4])
+		server, err3 := b64(f[5])
+		if err != nil || it < 1 || err1 != nil || err2 != nil || err3 != nil {
+			return hash{}, errors.New("bad $scram-sha-256$ entry")
+		}
+		return hash{kind: "scram-sha-256", iterations: it, salt: salt, sum: stored, serverKey: server}, nil
 	case strings.HasPrefix(s, "$argon2id$"):
 		// $argon2id$v=19$m=47104,t=1,p=1$<salt>$<hash>, unpadded base64
 		f := strings.Split(s, "$")
@@ -143,6 +158,12 @@ func (h hash) compute(password []byte) []byte {
 		return k
 	case "argon2id":
 		return argon2.IDKey(password, h.salt, h.time, h.memory, h.threads, uint32(len(h.sum)))
+	case "scram-sha-256":
+		salted, err := pbkdf2.Key(sha256.New, string(password), h.salt, h.iterations, sha256.Size)
+		if err != nil {
+			return nil
+		}
+		return SCRAMFromSalted(sha256.New, salted, h.salt, h.iterations).StoredKey
 	}
 	return nil
 }
@@ -152,6 +173,7 @@ const (
 	SHA512       = "sha512"
 	SHA512PBKDF2 = "sha512-pbkdf2"
 	Argon2id     = "argon2id"
+	SCRAMSHA256  = "scram-sha-256" // midge only: for SCRAM-SHA-256 logins
 )
 
 // PBKDF2Iterations is what midge passwd uses for $7$ (Mosquitto 2.1's
@@ -179,6 +201,8 @@ func Encode(method string, password []byte) (string, error) {
 		h := hash{kind: "7", iterations: PBKDF2Iterations, salt: salt}
 		return fmt.Sprintf("$7$%d$%s$%s", PBKDF2Iterations, base64.StdEncoding.EncodeToString(salt),
 			base64.StdEncoding.EncodeToString(h.compute(password))), nil
+	case SCRAMSHA256:
+		return EncodeSCRAM256(password, 4096)
 	case Argon2id:
 		salt := random(16)
 		sum := argon2.IDKey(password, salt, Argon2Time, Argon2Memory, Argon2Threads, 32)
