@@ -268,3 +268,13 @@ func TestSCRAMLogin(t *testing.T) {
 		t.Fatal("SCRAM with a wrong password accepted")
 	}
 }
+
+func TestUseUsernameAsClientID(t *testing.T) {
+	_, addr := testutil.StartBroker(t, func(c *config.Config) { c.Listeners[0].UseUsernameAsClientID = true })
+	first := connect(t, addr, "id-1", packet.Version5, true, func(p *packet.Connect) { p.UsernameFlag, p.Username = true, []byte("carol") })
+	connect(t, addr, "id-2", packet.Version5, true, func(p *packet.Connect) { p.UsernameFlag, p.Username = true, []byte("carol") })
+	first.ExpectReason(2*time.Second, int(packet.SessionTakenOver)) // the same client id: the user name
+	r := testutil.Dial(t, addr)
+	r.Send(packet.AppendConnect(nil, &packet.Connect{Version: packet.Version5, ClientID: []byte("anon"), CleanStart: true}))
+	r.ExpectReason(2*time.Second, int(packet.NotAuthorized))
+}

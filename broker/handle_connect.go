@@ -217,6 +217,12 @@ func (c *conn) handleConnect(body []byte) error {
 		}
 	}
 
+	if c.ln.cfg.UseUsernameAsClientID {
+		if !p.UsernameFlag || len(p.Username) == 0 {
+			return c.refuse(errNotAuthed)
+		}
+		id, assigned = string(p.Username), false
+	}
 	if p.WillFlag && b.authz.hasACL() {
 		who := session{id: id, user: string(p.Username), anonymous: !p.UsernameFlag && !authed}
 		if !b.authz.allowed(&who, p.WillTopic, true) {

@@ -102,6 +102,10 @@ type Listener struct {
 	RequireCertificate    bool   `toml:"require_certificate,omitempty"`
 	UseIdentityAsUsername bool   `toml:"use_identity_as_username,omitempty"`
 	UseSubjectAsUsername  bool   `toml:"use_subject_as_username,omitempty"`
+
+	// UseUsernameAsClientID replaces each client's id by its user name;
+	// clients without one are refused (Mosquitto's use_username_as_clientid).
+	UseUsernameAsClientID bool `toml:"use_username_as_clientid,omitempty"`
 }
 
 // TLS reports whether the listener speaks TLS.

@@ -294,6 +294,11 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 			im.note(where, key, "TLS 1.1 is not offered; the minimum is TLS 1.2")
 			*dst = "tlsv1.2"
 		}
+	case "use_username_as_clientid":
+		var v bool
+		if v, err = parseBool(args); err == nil {
+			im.current().UseUsernameAsClientID = v
+		}
 	case "require_certificate", "use_identity_as_username", "use_subject_as_username":
 		var v bool
 		if v, err = parseBool(args); err == nil {
@@ -441,7 +446,7 @@ func init() {
 	groups := map[string]string{
 		"persistence":      "persistence persistence_file persistence_location autosave_interval autosave_on_changes persistent_client_expiration store_clean_interval",
 		"TLS":              "cafile capath certfile keyfile crlfile dhparamfile require_certificate use_identity_as_username use_subject_as_username tls_version ciphers ciphers_tls1.3 tls_engine tls_engine_kpass_sha1 tls_keyform psk_hint psk_file disable_client_cert_date_checks tls_keylog",
-		"authentication":   "password_file acl_file per_listener_settings use_username_as_clientid auth_plugin auth_plugin_deny_special_chars plugin global_plugin listener_allow_anonymous clientid_prefixes",
+		"authentication":   "per_listener_settings auth_plugin auth_plugin_deny_special_chars plugin global_plugin listener_allow_anonymous clientid_prefixes",
 		"bridges":          "connection address addresses topic bridge_attempt_unsubscribe bridge_bind_address bridge_cafile bridge_capath bridge_certfile bridge_keyfile bridge_identity bridge_insecure bridge_max_packet_size bridge_outgoing_retain bridge_protocol_version bridge_psk bridge_require_ocsp bridge_tls_version bridge_alpn cleansession local_cleansession idle_timeout keepalive_interval local_clientid local_password local_username notification_topic notifications notifications_local_only remote_clientid remote_password remote_username restart_timeout round_robin start_type threshold try_private bridge_receive_maximum bridge_session_expiry_interval bridge_max_topic_alias bridge_tcp_keepalive bridge_tcp_user_timeout bridge_reload_type bridge_tls_use_os_certs bridge_ciphers bridge_ciphers_tls1.3",
 		"limits":           "max_inflight_bytes max_queued_bytes queue_qos0_messages message_size_limit max_qos max_topic_alias memory_limit upgrade_outgoing_qos allow_duplicate_messages check_retain_source global_max_clients global_max_connections max_topic_alias_broker retain_expiry_interval accept_protocol_versions",
 		"listener options": "bind_interface socket_domain mount_point http_dir websockets_log_level websockets_headers_size packet_buffer_size enable_proxy_protocol listener_auto_id_prefix",
