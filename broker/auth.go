@@ -60,7 +60,7 @@ func (c *conn) sendAuth(code packet.ReasonCode, data []byte) {
 	var d packet.Disconnect
 	d.Reason = code
 	d.Props.Set(packet.PropAuthMethod)
-	d.Props.AuthMethod = []byte(c.auth.method)
+	d.Props.AuthMethod = []byte(c.authS().method)
 	if data != nil {
 		d.Props.Set(packet.PropAuthData)
 		d.Props.AuthData = data
@@ -77,7 +77,7 @@ var (
 // started, or a re-authentication (reason 0x19) of a connected client.
 func (c *conn) handleAuth(d *packet.Disconnect) error {
 	b := c.b
-	st := c.auth
+	st := c.authS()
 	if st == nil {
 		return errAuthUnexpected // [MQTT-4.12.0-?] AUTH without a method in CONNECT
 	}

@@ -62,7 +62,7 @@ func (af *authFiles) checkPassword(user string, password []byte) bool {
 }
 
 func (af *authFiles) allowed(s *session, topic []byte, write bool) bool {
-	if s.claims != nil && write && !s.claims.Allows(string(topic), true) {
+	if c := s.claims(); c != nil && write && !c.Allows(string(topic), true) {
 		return false
 	}
 	if af == nil || af.acl == nil {
@@ -72,17 +72,17 @@ func (af *authFiles) allowed(s *session, topic []byte, write bool) bool {
 	if write {
 		access = auth.Write
 	}
-	return af.acl.Allowed(s.id, s.user, s.anonymous, string(topic), access)
+	return af.acl.Allowed(s.id, s.user(), s.anonymous, string(topic), access)
 }
 
 func (af *authFiles) allowedFilter(s *session, filter []byte) bool {
-	if s.claims != nil && !s.claims.Allows(string(filter), false) {
+	if c := s.claims(); c != nil && !c.Allows(string(filter), false) {
 		return false
 	}
 	if af == nil || af.acl == nil {
 		return true
 	}
-	return af.acl.AllowedFilter(s.id, s.user, s.anonymous, string(filter))
+	return af.acl.AllowedFilter(s.id, s.user(), s.anonymous, string(filter))
 }
 
 // claimSubject is the token's "sub" claim.

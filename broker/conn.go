@@ -48,21 +48,15 @@ type conn struct {
 	aliasMax    uint16 // inbound topic aliases we allow
 	outAliasMax uint16 // the client's Topic Alias Maximum
 	maxPacket   uint32 // largest packet it accepts (0 = no limit)
-	aliases     map[uint16]string
 
-	out5 *outAliases // outbound topic aliases, made on first use
-
-	auth *authState  // enhanced authentication, when CONNECT named a method
-	held []heldAck   // acknowledgements waiting for their records to be written
-	ws   *wsState    // WebSocket framing, on a websockets listener
-	cert tlsIdentity // the TLS client certificate, if any
+	x *connExt // what only some connections need, made on first use
 }
 
 func newConn(b *Broker, l *listener, fd int, remote netip.AddrPort) *conn {
 	c := &conn{b: b, ln: l, fd: fd, remote: remote, lastRecv: b.clock(), problemInfo: true}
 	c.timer.owner = c
 	if l.cfg.Protocol == "websockets" {
-		c.ws = &wsState{}
+		c.ext().ws = &wsState{}
 	}
 	return c
 }
@@ -127,7 +121,7 @@ func (c *conn) readable() {
 	b.Stats.BytesReceived += uint64(n)
 	c.lastRecv = b.clock()
 	data := buf[:n]
-	if c.ws != nil {
+	if c.wsS() != nil {
 		stream, ok := c.wsInput(data)
 		if !ok {
 			c.close(false)
@@ -196,13 +190,13 @@ var (
 func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 	c.b.Stats.PacketsReceived++
 	if c.state == stateNew {
-		if h.Type == packet.AUTH && c.auth != nil && c.auth.x != nil {
+		if h.Type == packet.AUTH && c.authS() != nil && c.authS().x != nil {
 			if err := packet.DecodeDisconnect(&c.b.ps.Disconnect, h.Type, body, c.version); err != nil {
 				return err
 			}
 			return c.handleAuth(&c.b.ps.Disconnect)
 		}
-		if h.Type != packet.CONNECT || (c.auth != nil && c.auth.x != nil) {
+		if h.Type != packet.CONNECT || (c.authS() != nil && c.authS().x != nil) {
 			return errNotConnect // [MQTT-3.1.0-1]
 		}
 		return c.handleConnect(body)
@@ -257,7 +251,7 @@ func (c *conn) send(pkt []byte) {
 	if c.state == stateClosed {
 		return
 	}
-	if c.ws != nil {
+	if c.wsS() != nil {
 		c.writeFrame(wsOpBinary, pkt) // one binary frame per packet
 	} else {
 		c.out.write(&c.b.pool, pkt)
@@ -413,7 +407,9 @@ func (c *conn) close(graceful bool) {
 	}
 	c.state = stateClosing
 	c.in = nil
-	c.aliases, c.out5, c.auth = nil, nil, nil
+	if c.x != nil {
+		c.x.aliases, c.x.out5, c.x.auth = nil, nil, nil
+	}
 	if c.out.Len() == 0 {
 		c.lingerClose()
 		return
@@ -457,6 +453,53 @@ func (c *conn) destroy() {
 type heldAck struct {
 	seq uint64
 	pkt []byte
+}
+
+// connExt holds the connection state that most connections never need,
+// so an idle plain connection stays small.
+type connExt struct {
+	aliases map[uint16]string // inbound topic aliases
+	out5    *outAliases       // outbound topic aliases
+	auth    *authState        // enhanced authentication, when CONNECT named a method
+	held    []heldAck         // acknowledgements waiting for their records to be written
+	ws      *wsState          // WebSocket framing, on a websockets listener
+	cert    tlsIdentity       // the TLS client certificate, if any
+}
+
+// ext returns the connection's extension, making it on first use.
+func (c *conn) ext() *connExt {
+	if c.x == nil {
+		c.x = &connExt{}
+	}
+	return c.x
+}
+
+func (c *conn) wsS() *wsState {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.ws
+}
+
+func (c *conn) authS() *authState {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.auth
+}
+
+func (c *conn) heldAcks() []heldAck {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.held
+}
+
+func (c *conn) certID() tlsIdentity {
+	if c.x == nil {
+		return tlsIdentity{}
+	}
+	return c.x.cert
 }
 
 // tlsIdentity is what a TLS client certificate says.

@@ -133,40 +133,42 @@ func (c *conn) handleConnect(body []byte) error {
 	// A listener that takes the client certificate as the user name:
 	// the certificate authenticates, no password is checked.
 	if lc := c.ln.cfg; lc.UseIdentityAsUsername || lc.UseSubjectAsUsername {
-		if !c.cert.present {
+		cert := c.certID()
+		if !cert.present {
 			return c.refuse(errNoCert)
 		}
-		name := c.cert.cn
+		name := cert.cn
 		if lc.UseSubjectAsUsername {
-			name = c.cert.dn
+			name = cert.dn
 		}
 		p.UsernameFlag, p.Username = true, []byte(name)
 		authed = true
 	}
 	if a := b.auth[string(p.Props.AuthMethod)]; a != nil && p.Props.Has(packet.PropAuthMethod) {
-		if c.auth == nil || !c.auth.done {
+		if c.authS() == nil || !c.authS().done {
 			// Enhanced authentication [MQTT-4.12]: keep the CONNECT and
 			// continue when the exchange completes (AUTH packets).
-			c.auth = &authState{method: string(p.Props.AuthMethod), x: a.Begin(id, string(p.Username))}
-			reply, done, err := c.auth.x.Step(p.Props.AuthData)
+			c.ext().auth = &authState{method: string(p.Props.AuthMethod), x: a.Begin(id, string(p.Username))}
+			reply, done, err := c.authS().x.Step(p.Props.AuthData)
 			if err != nil {
 				return c.refuse(&refusal{authCode(err), err.Error()})
 			}
 			if !done {
-				c.auth.connect = append([]byte(nil), body...)
+				c.authS().connect = append([]byte(nil), body...)
 				c.sendAuth(packet.ContinueAuthentication, reply)
 				return nil
 			}
-			c.auth.reply = reply
+			c.authS().reply = reply
 		}
-		if u, ok := c.auth.x.(interface{ AuthenticatedUser() string }); ok && c.auth.x != nil {
-			c.auth.user = u.AuthenticatedUser()
+		st := c.authS()
+		if u, ok := st.x.(interface{ AuthenticatedUser() string }); ok && st.x != nil {
+			st.user = u.AuthenticatedUser()
 		}
-		authReply, authed = c.auth.reply, true
-		if c.auth.user != "" {
-			p.UsernameFlag, p.Username = true, []byte(c.auth.user)
+		authReply, authed = st.reply, true
+		if st.user != "" {
+			p.UsernameFlag, p.Username = true, []byte(st.user)
 		}
-		c.auth.x, c.auth.done, c.auth.reply, c.auth.connect = nil, false, nil, nil
+		st.x, st.done, st.reply, st.connect = nil, false, nil, nil
 	}
 	claims, byJWT, jwtErr := b.authz.checkJWT(p.Password)
 	if byJWT && !authed {
@@ -224,7 +226,8 @@ func (c *conn) handleConnect(body []byte) error {
 		id, assigned = string(p.Username), false
 	}
 	if p.WillFlag && b.authz.hasACL() {
-		who := session{id: id, user: string(p.Username), anonymous: !p.UsernameFlag && !authed}
+		who := session{id: id, anonymous: !p.UsernameFlag && !authed}
+		who.setIdent(string(p.Username), claims)
 		if !b.authz.allowed(&who, p.WillTopic, true) {
 			return c.refuse(errWillDenied)
 		}
@@ -254,8 +257,8 @@ func (c *conn) handleConnect(body []byte) error {
 	}
 	s.version = c.version
 	s.lnIdx = c.ln.idx
-	s.user, s.anonymous = string(p.Username), !p.UsernameFlag && !authed
-	s.claims = claims
+	s.anonymous = !p.UsernameFlag && !authed
+	s.setIdent(string(p.Username), claims)
 	s.conn = c
 	c.sess = s
 
@@ -319,9 +322,9 @@ func (c *conn) handleConnect(body []byte) error {
 			props.Set(packet.PropMaximumQoS)
 			props.MaximumQoS = byte(mq)
 		}
-		if c.auth != nil { // enhanced authentication completed
+		if st := c.authS(); st != nil { // enhanced authentication completed
 			props.Set(packet.PropAuthMethod)
-			props.AuthMethod = []byte(c.auth.method)
+			props.AuthMethod = []byte(st.method)
 			if authReply != nil {
 				props.Set(packet.PropAuthData)
 				props.AuthData = authReply

@@ -40,15 +40,16 @@ func (c *conn) handlePublish(p *packet.Publish, size int) error {
 			if a > c.aliasMax { // [MQTT-3.2.2-17]
 				return errAliasInvalid
 			}
+			x := c.ext()
 			if len(p.Topic) > 0 {
-				if c.aliases == nil {
-					c.aliases = make(map[uint16]string)
+				if x.aliases == nil {
+					x.aliases = make(map[uint16]string)
 				}
-				if c.aliases[a] != string(p.Topic) {
-					c.aliases[a] = string(p.Topic)
+				if x.aliases[a] != string(p.Topic) {
+					x.aliases[a] = string(p.Topic)
 				}
 			} else {
-				t, ok := c.aliases[a]
+				t, ok := x.aliases[a]
 				if !ok {
 					return errAliasUnknown
 				}

@@ -222,10 +222,11 @@ func (c *conn) outAlias(topic []byte) (alias uint16, fresh bool) {
 	if c.outAliasMax == 0 {
 		return 0, false
 	}
-	if c.out5 == nil {
-		c.out5 = &outAliases{byTopic: make(map[string]uint16)}
+	x := c.ext()
+	if x.out5 == nil {
+		x.out5 = &outAliases{byTopic: make(map[string]uint16)}
 	}
-	o := c.out5
+	o := x.out5
 	o.clock++
 	if a, ok := o.byTopic[string(topic)]; ok {
 		o.used[a-1] = o.clock
@@ -252,7 +253,7 @@ type outAliases struct {
 }
 
 func (c *conn) commitAlias(topic []byte, a uint16) {
-	o := c.out5
+	o := c.x.out5
 	t := string(topic)
 	if int(a) > len(o.topics) {
 		o.topics = append(o.topics, t)

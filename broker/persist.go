@@ -281,14 +281,16 @@ func (b *Broker) storeFull() bool {
 func (c *conn) sendAfterStore(pkt []byte, since uint64) {
 	st := c.b.store
 	seq := c.b.storeSeq()
-	if st == nil || (seq == since && len(c.held) == 0) || seq <= st.written.Load() && len(c.held) == 0 {
+	held := len(c.heldAcks())
+	if st == nil || (seq == since && held == 0) || seq <= st.written.Load() && held == 0 {
 		c.send(pkt)
 		return
 	}
-	if len(c.held) == 0 {
+	if held == 0 {
 		st.held = append(st.held, c)
 	}
-	c.held = append(c.held, heldAck{seq: seq, pkt: append([]byte(nil), pkt...)})
+	x := c.ext()
+	x.held = append(x.held, heldAck{seq: seq, pkt: append([]byte(nil), pkt...)})
 }
 
 // releaseHeld sends the acknowledgements whose records are now written.
@@ -301,16 +303,17 @@ func (b *Broker) releaseHeld() {
 	written := st.written.Load()
 	kept := st.held[:0]
 	for _, c := range st.held {
+		x := c.ext()
 		n := 0
-		for n < len(c.held) && c.held[n].seq <= written {
-			c.send(c.held[n].pkt)
+		for n < len(x.held) && x.held[n].seq <= written {
+			c.send(x.held[n].pkt)
 			n++
 		}
-		c.held = append(c.held[:0], c.held[n:]...)
-		if len(c.held) > 0 && c.state != stateClosed {
+		x.held = append(x.held[:0], x.held[n:]...)
+		if len(x.held) > 0 && c.state != stateClosed {
 			kept = append(kept, c)
 		} else {
-			c.held = nil
+			x.held = nil
 		}
 	}
 	clear(st.held[len(kept):])

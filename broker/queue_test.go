@@ -7,11 +7,11 @@ func TestDQueueOrderAndCompaction(t *testing.T) {
 	next, want := 0, 0
 	for round := 0; round < 50; round++ {
 		for i := 0; i < 100; i++ {
-			q.push(&delivery{seq: uint64(next)})
+			q.push(&delivery{seq: uint32(next)})
 			next++
 		}
 		for i := 0; i < 70; i++ {
-			if d := q.pop(); d.seq != uint64(want) {
+			if d := q.pop(); d.seq != uint32(want) {
 				t.Fatalf("popped %d, want %d", d.seq, want)
 			}
 			want++

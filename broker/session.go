@@ -25,9 +25,9 @@ type session struct {
 
 	queue    dqueue // waiting for an in-flight slot or output room
 	inflight map[uint16]*delivery
-	qBytes   int // bytes of queued messages
-	fBytes   int // bytes of in-flight messages
-	sendSeq  uint64
+	qBytes   int                 // bytes of queued messages
+	fBytes   int                 // bytes of in-flight messages
+	sendSeq  uint32              // send order of in-flight messages (compared with wrap-around)
 	recvQoS2 map[uint16]struct{} // inbound QoS 2 ids between PUBREC and PUBREL
 
 	will *Message
@@ -41,11 +41,40 @@ type session struct {
 	willDelay uint32
 	nextID    uint16
 	version   byte
-	lnIdx     uint8 // the listener it last connected on (its overflow policy)
-	stored    bool  // the session is in the persistence log
-	anonymous bool  // connected without a user name
-	user      string
-	claims    sessionClaims // a JWT's topic rules (nil: none)
+	lnIdx     uint8      // the listener it last connected on (its overflow policy)
+	stored    bool       // the session is in the persistence log
+	anonymous bool       // connected without a user name
+	ident     *sessIdent // user name and token claims (nil: none)
+}
+
+// sessIdent is who a session authenticated as, kept apart so anonymous
+// sessions stay small.
+type sessIdent struct {
+	user   string
+	claims sessionClaims // a JWT's topic rules (nil: none)
+}
+
+func (s *session) user() string {
+	if s.ident == nil {
+		return ""
+	}
+	return s.ident.user
+}
+
+func (s *session) claims() sessionClaims {
+	if s.ident == nil {
+		return nil
+	}
+	return s.ident.claims
+}
+
+// setIdent records who the session is.
+func (s *session) setIdent(user string, claims sessionClaims) {
+	if user == "" && claims == nil {
+		s.ident = nil
+		return
+	}
+	s.ident = &sessIdent{user: user, claims: claims}
 }
 
 type subscription struct {
@@ -63,7 +92,7 @@ type delivery struct {
 	subIDs []uint32
 	stored bool // recorded in the persistence log
 	id     uint16
-	seq    uint64 // send order, for redelivery
+	seq    uint32 // send order, for redelivery
 	state  byte   // what the in-flight message waits for
 }
 
@@ -255,6 +284,6 @@ func sortedInflight(s *session) []*delivery {
 	for _, d := range s.inflight {
 		list = append(list, d)
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].seq < list[j].seq })
+	sort.Slice(list, func(i, j int) bool { return int32(list[i].seq-list[j].seq) < 0 })
 	return list
 }

@@ -224,7 +224,7 @@ func (b *Broker) registerTLS(l *listener, fd int, remote netip.AddrPort, id tlsI
 		return false
 	}
 	c := newConn(b, l, fd, remote)
-	c.cert = id
+	c.ext().cert = id
 	if err := b.poller.Add(fd, true, false); err != nil {
 		unix.Close(fd)
 		return false

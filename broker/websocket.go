@@ -178,7 +178,7 @@ func wsAppendHeader(dst []byte, op byte, n int) []byte {
 // to parse (a slice the caller may keep only until the next call) and
 // false when the connection must close.
 func (c *conn) wsInput(data []byte) ([]byte, bool) {
-	ws := c.ws
+	ws := c.wsS()
 	b := c.b
 	if !ws.upgraded {
 		ws.hdr = append(ws.hdr, data...)
@@ -258,9 +258,9 @@ func (c *conn) writeFrame(op byte, payload []byte) {
 
 // wsClose sends a close frame with code.
 func (c *conn) wsClose(code int) {
-	if c.ws.closing {
+	if c.wsS().closing {
 		return
 	}
-	c.ws.closing = true
+	c.wsS().closing = true
 	c.writeFrame(wsOpClose, []byte{byte(code >> 8), byte(code)})
 }

@@ -31,7 +31,7 @@ max_connections 20000
 max_queued_messages 2000000
 max_queued_bytes 1073741824
 max_inflight_messages 100
-memory_limit 2147483648
+memory_limit 1073741824
 log_dest none
 CONF
 }
@@ -42,7 +42,7 @@ start() { # name port
 	if [ "$1" = mosquitto ]; then
 		taskset -c 0 "$MOSQUITTO" -c "$work/mosquitto.conf" >/dev/null 2>&1 &
 	else
-		taskset -c 0 "$MIDGE" -c "$work/midge.conf" >/dev/null 2>&1 &
+		taskset -c 0 "$MIDGE" -c "$work/midge.conf" >/dev/null 2>>"$work/midge.log" &
 	fi
 	pids+=($!)
 	echo $!
@@ -57,6 +57,11 @@ run() { # broker port args...
 		"$MIDGE" pub -p "$port" -t ping -m x >/dev/null 2>&1 && break
 		sleep 0.1
 	done
+	if ! kill -0 "$pid" 2>/dev/null; then
+		echo "$name did not start:" >&2
+		cat "$work/midge.log" >&2 2>/dev/null
+		return 1
+	fi
 	local rss0
 	rss0=$(awk '/VmRSS/ {print $2}' /proc/"$pid"/status)
 	taskset -c 1 "$MIDGE" bench -p "$port" -pid "$pid" -quiet "$@" | sed "s/^/broker=$name idle_rss_kb=$rss0 /" || true
