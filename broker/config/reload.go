@@ -16,16 +16,26 @@ func (c *Config) Reload(next *Config) (*Config, []string) {
 	return &out, restart
 }
 
+// tomlKey is a field's full TOML key under prefix ("" for fields that are
+// not in the file).
+func tomlKey(f reflect.StructField, prefix string) string {
+	key := strings.Split(f.Tag.Get("toml"), ",")[0]
+	if key == "" || key == "-" {
+		return ""
+	}
+	if prefix != "" {
+		key = prefix + "." + key
+	}
+	return key
+}
+
 func merge(dst, src reflect.Value, prefix string, restart *[]string) {
 	t := dst.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		key := strings.Split(f.Tag.Get("toml"), ",")[0]
-		if key == "" || key == "-" {
+		key := tomlKey(f, prefix)
+		if key == "" {
 			continue
-		}
-		if prefix != "" {
-			key = prefix + "." + key
 		}
 		d, s := dst.Field(i), src.Field(i)
 		switch {
@@ -46,12 +56,9 @@ func ReloadableKeys() []string {
 	walk = func(t reflect.Type, prefix string) {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			key := strings.Split(f.Tag.Get("toml"), ",")[0]
-			if key == "" || key == "-" {
+			key := tomlKey(f, prefix)
+			if key == "" {
 				continue
-			}
-			if prefix != "" {
-				key = prefix + "." + key
 			}
 			if f.Tag.Get("reload") == "yes" {
 				keys = append(keys, key)
