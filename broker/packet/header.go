@@ -1,5 +1,7 @@
 package packet
 
+import "io"
+
 // MaxRemainingLength is the largest value a 4-byte variable byte integer holds.
 const MaxRemainingLength = 268435455
 
@@ -108,4 +110,38 @@ func VarintLen(v int) int {
 		return 3
 	}
 	return 4
+}
+
+// PacketReader is what ReadPacket reads from: a *bufio.Reader will do.
+type PacketReader interface {
+	io.Reader
+	io.ByteReader
+}
+
+// ReadPacket reads one whole packet from a blocking stream: the fixed header
+// a byte at a time, then a body of exactly its remaining length. It is for
+// the CLI tools and tests; the broker parses from its ring buffers instead.
+// maxSize caps the packet as in ReadHeader (0: no cap). Deadlines are the
+// caller's.
+func ReadPacket(r PacketReader, maxSize int) (FixedHeader, []byte, error) {
+	var hdr [5]byte
+	for n := 0; ; {
+		b, err := r.ReadByte()
+		if err != nil {
+			return FixedHeader{}, nil, err
+		}
+		hdr[n] = b
+		n++
+		h, ok, err := ReadHeader(hdr[:n], maxSize)
+		if err != nil {
+			return h, nil, err
+		}
+		if ok {
+			body := make([]byte, h.Remaining)
+			if _, err := io.ReadFull(r, body); err != nil {
+				return h, nil, err
+			}
+			return h, body, nil
+		}
+	}
 }

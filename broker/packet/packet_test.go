@@ -265,3 +265,26 @@ func BenchmarkDecodeAck(b *testing.B) {
 		decodeOne(&ps, pkt, Version311)
 	}
 }
+
+func TestReadPacketFromStream(t *testing.T) {
+	pub := AppendPublish(nil, &Publish{Topic: []byte("a/b"), Payload: []byte("hi"), QoS: 1, PacketID: 7}, Version311)
+	stream := bytes.NewReader(append(append([]byte{}, pub...), 0xc0, 0x00)) // PUBLISH then PINGREQ
+	h, body, err := ReadPacket(stream, 0)
+	if err != nil || h.Type != PUBLISH || !bytes.Equal(body, pub[h.Size:]) {
+		t.Fatalf("publish: %v %+v %x", err, h, body)
+	}
+	h, body, err = ReadPacket(stream, 0)
+	if err != nil || h.Type != PINGREQ || len(body) != 0 {
+		t.Fatalf("pingreq: %v %+v", err, h)
+	}
+	// A remaining length with a fifth continuation byte is refused after
+	// five bytes, never read further.
+	bad := bytes.NewReader([]byte{0x30, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00})
+	if _, _, err := ReadPacket(bad, 0); !errors.Is(err, ErrMalformed) || bad.Len() != 2 {
+		t.Fatalf("overlong header: %v, %d bytes left", err, bad.Len())
+	}
+	// A body cut short is an error, not a short packet.
+	if _, _, err := ReadPacket(bytes.NewReader(pub[:len(pub)-1]), 0); err == nil {
+		t.Fatal("truncated body read without error")
+	}
+}

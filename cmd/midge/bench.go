@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"sort"
@@ -149,28 +148,7 @@ func benchDial(o *benchOpts, id string) (*benchConn, error) {
 }
 
 func (bc *benchConn) read() (packet.FixedHeader, []byte, error) {
-	var hdr [5]byte
-	n := 0
-	for {
-		b, err := bc.r.ReadByte()
-		if err != nil {
-			return packet.FixedHeader{}, nil, err
-		}
-		hdr[n] = b
-		n++
-		h, ok, err := packet.ReadHeader(hdr[:n], 0)
-		if err != nil {
-			return h, nil, err
-		}
-		if ok {
-			body := make([]byte, h.Remaining)
-			_, err := io.ReadFull(bc.r, body)
-			return h, body, err
-		}
-		if n == 5 {
-			return h, nil, errors.New("bad header")
-		}
-	}
+	return packet.ReadPacket(bc.r, 0)
 }
 
 func (bc *benchConn) send(b []byte, flush bool) error {

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -146,25 +145,7 @@ func (c *client) write(b []byte) error {
 
 // read reads one whole packet.
 func (c *client) read() (packet.FixedHeader, []byte, error) {
-	hdr := make([]byte, 0, 5)
-	for {
-		b, err := c.r.ReadByte()
-		if err != nil {
-			return packet.FixedHeader{}, nil, err
-		}
-		hdr = append(hdr, b)
-		h, ok, err := packet.ReadHeader(hdr, 0)
-		if err != nil {
-			return h, nil, err
-		}
-		if ok {
-			body := make([]byte, h.Remaining)
-			if _, err := io.ReadFull(c.r, body); err != nil {
-				return h, nil, err
-			}
-			return h, body, nil
-		}
-	}
+	return packet.ReadPacket(c.r, 0)
 }
 
 func (c *client) id() uint16 {

@@ -5,7 +5,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"math/rand"
 	"net"
 	"os"
@@ -41,23 +40,7 @@ func rawDial(addr, id string, clean bool) (*rawConn, bool, error) {
 
 func (rc *rawConn) read(timeout time.Duration) (packet.FixedHeader, []byte, error) {
 	rc.c.SetReadDeadline(time.Now().Add(timeout))
-	hdr := make([]byte, 0, 5)
-	for {
-		b, err := rc.r.ReadByte()
-		if err != nil {
-			return packet.FixedHeader{}, nil, err
-		}
-		hdr = append(hdr, b)
-		h, ok, err := packet.ReadHeader(hdr, 0)
-		if err != nil {
-			return h, nil, err
-		}
-		if ok {
-			body := make([]byte, h.Remaining)
-			_, err := io.ReadFull(rc.r, body)
-			return h, body, err
-		}
-	}
+	return packet.ReadPacket(rc.r, 0)
 }
 
 func (rc *rawConn) ack(t packet.Type, id uint16) error {

@@ -130,23 +130,7 @@ func (r *Raw) Read(timeout time.Duration) (packet.FixedHeader, []byte) {
 // TryRead reads one packet; io.EOF means the broker closed the connection.
 func (r *Raw) TryRead(timeout time.Duration) (packet.FixedHeader, []byte, error) {
 	r.Conn.SetReadDeadline(time.Now().Add(timeout))
-	hdr := make([]byte, 0, 5)
-	for {
-		c, err := r.r.ReadByte()
-		if err != nil {
-			return packet.FixedHeader{}, nil, err
-		}
-		hdr = append(hdr, c)
-		h, ok, err := packet.ReadHeader(hdr, 0)
-		if err != nil {
-			return h, nil, err
-		}
-		if ok {
-			body := make([]byte, h.Remaining)
-			_, err := io.ReadFull(r.r, body)
-			return h, body, err
-		}
-	}
+	return packet.ReadPacket(r.r, 0)
 }
 
 // ReadPublish reads packets until a PUBLISH and decodes it (views copied).
