@@ -154,7 +154,7 @@ func (c *conn) readable() {
 		// bytes actually received (never by the claimed length).
 		c.in = append(make([]byte, 0, len(rest)+512), rest...)
 	}
-	c.throttle()
+	c.setInterest() // pauses reading while output is backed up past the budget
 }
 
 // handleFrames handles each complete packet in data and returns the bytes of
@@ -207,7 +207,7 @@ func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 		if err := packet.DecodePublish(&c.b.ps.Publish, h.Flags, body, v); err != nil {
 			return err
 		}
-		return c.handlePublish(&c.b.ps.Publish, h.Len())
+		return c.handlePublish(&c.b.ps.Publish)
 	case packet.PUBACK, packet.PUBREC, packet.PUBREL, packet.PUBCOMP:
 		if err := packet.DecodeAck(&c.b.ps.Ack, h.Type, body, v); err != nil {
 			return err
@@ -310,9 +310,6 @@ func (c *conn) flush() {
 	}
 	c.setInterest()
 }
-
-// throttle pauses reading while output is backed up past the budget.
-func (c *conn) throttle() { c.setInterest() }
 
 func (c *conn) setInterest() {
 	if c.state == stateClosed {

@@ -28,7 +28,7 @@ var (
 )
 
 // handlePublish routes an inbound PUBLISH and acknowledges it.
-func (c *conn) handlePublish(p *packet.Publish, size int) error {
+func (c *conn) handlePublish(p *packet.Publish) error {
 	b := c.b
 	s := c.sess
 	if c.version == packet.Version5 {

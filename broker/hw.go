@@ -109,7 +109,7 @@ func (b *Broker) hwTick() {
 		}
 	}
 	if h.ind != nil {
-		if b.persistAlarm() != "" && b.persistFailing() {
+		if b.persistFailing() {
 			h.ind.SetPattern(hw.Fault)
 		} else {
 			h.ind.SetPattern(hw.Healthy)

@@ -32,7 +32,7 @@ func addConnFlags(fs *flag.FlagSet, o *clientOpts) {
 	fs.BoolVar(&o.willRetain, "will-retain", false, "retain the will")
 }
 
-func checkOpts(tool string, o *clientOpts) bool {
+func checkOpts(o *clientOpts) bool {
 	if o.qos < 0 || o.qos > 2 || o.willQoS < 0 || o.willQoS > 2 {
 		fmt.Fprintf(os.Stderr, "Error: Invalid QoS given: %d\n", o.qos)
 		return false
@@ -60,7 +60,7 @@ func runPub(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if !checkOpts("pub", &o) {
+	if !checkOpts(&o) {
 		return 2
 	}
 	if *topic == "" {

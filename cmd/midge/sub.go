@@ -31,7 +31,7 @@ func runSub(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if !checkOpts("sub", &o) {
+	if !checkOpts(&o) {
 		return 2
 	}
 	if len(topics) == 0 {
