@@ -274,11 +274,14 @@ func IsMosquitto(path string, data []byte) bool {
 // its key (and line, when the configuration came from a TOML file).
 func (c *Config) Validate() error {
 	var errs []string
-	lines := keyLines(c.Source)
+	var lines map[string]int // read from the file only when something is wrong
 	bad := func(key, format string, args ...any) {
 		where := c.Source
 		if where == "" {
 			where = "<default>"
+		}
+		if lines == nil {
+			lines = keyLines(c.Source)
 		}
 		if l, ok := lines[key]; ok {
 			where = fmt.Sprintf("%s:%d", where, l)
