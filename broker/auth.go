@@ -8,12 +8,12 @@ import (
 
 // Authenticator is an MQTT 5 enhanced authentication method (§4.12),
 // named by the Authentication Method property. Begin starts one exchange
-// for a client; the broker then passes each Authentication Data the client
+// for a client (its user name is the one in CONNECT, if any); the broker then passes each Authentication Data the client
 // sends to the exchange's Step until it reports done or fails. Methods run
 // on the event loop and must not block.
 type Authenticator interface {
 	Method() string
-	Begin(clientID, username string) AuthExchange
+	Begin(c Client) AuthExchange
 }
 
 // AuthExchange is one client's authentication conversation.
@@ -86,7 +86,7 @@ func (c *conn) handleAuth(d *packet.Disconnect) error {
 	}
 	switch {
 	case d.Reason == packet.ReAuthenticate && c.state == stateConnected && st.x == nil:
-		st.x = b.auth[st.method].Begin(c.sess.id, "")
+		st.x = b.auth[st.method].Begin(c.sess.client())
 	case d.Reason == packet.ContinueAuthentication && st.x != nil:
 	default:
 		return &packet.FieldError{Packet: packet.AUTH, Field: "reason code", Err: packet.ErrProtocol}

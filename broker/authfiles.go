@@ -40,14 +40,21 @@ func loadAuthFiles(passwordFile, aclFile, jwtFile string) (*authFiles, error) {
 	return af, nil
 }
 
-// checkJWT verifies a password that is a JWT; handled reports whether a JWT
-// verifier took it.
-func (af *authFiles) checkJWT(password []byte) (claims *auth.Claims, handled bool, err error) {
-	if af == nil || af.jwt == nil || !auth.LooksLikeJWT(password) {
-		return nil, false, nil
+// hooks are the built-in chain elements the files enable: a JWT verifier
+// (a token judges credentials and its claims limit topics), the password
+// file, the ACL file.
+func (af *authFiles) hooks() (authn, authz []hook) {
+	if af.jwt != nil {
+		authn = append(authn, jwtHook{af.jwt})
+		authz = append(authz, jwtHook{af.jwt})
 	}
-	c, err := af.jwt.Verify(string(password))
-	return c, true, err
+	if af.passwords != nil {
+		authn = append(authn, passwordHook{af.passwords})
+	}
+	if af.acl != nil {
+		authz = append(authz, aclHook{af.acl})
+	}
+	return authn, authz
 }
 
 func (af *authFiles) hasPasswords() bool { return af != nil && af.passwords != nil }
@@ -55,42 +62,68 @@ func (af *authFiles) hasPasswords() bool { return af != nil && af.passwords != n
 // sessionClaims is what a session keeps from its token (topic rules).
 type sessionClaims = *auth.Claims
 
-func (af *authFiles) hasACL() bool { return af != nil && af.acl != nil }
+// jwtHook verifies a password that is a JWT; other passwords it defers.
+type jwtHook struct{ j *auth.JWT }
 
-func (af *authFiles) checkPassword(user string, password []byte) bool {
-	return af.passwords.Check(user, password)
+func (h jwtHook) authenticate(c Client, password []byte, r *authResult) Decision {
+	if !auth.LooksLikeJWT(password) {
+		return Defer
+	}
+	claims, err := h.j.Verify(string(password))
+	if err != nil {
+		return Deny
+	}
+	r.claims, r.username = claims, claims.Subject
+	return Allow
 }
 
-func (af *authFiles) allowed(s *session, topic []byte, write bool) bool {
-	if c := s.claims(); c != nil && write && !c.Allows(string(topic), true) {
-		return false
+// authorize applies a token's topic rules: they only ever narrow.
+func (jwtHook) authorize(s *session, _ Client, a Access, topic []byte) Decision {
+	c := s.claims()
+	switch {
+	case c == nil || a == AccessReceive:
+		return Defer
+	case !c.Allows(string(topic), a == AccessPublish):
+		return Deny
 	}
-	if af == nil || af.acl == nil {
-		return true
-	}
-	access := auth.Read
-	if write {
-		access = auth.Write
-	}
-	return af.acl.Allowed(s.id, s.user(), s.anonymous, string(topic), access)
+	return Defer
 }
 
-func (af *authFiles) allowedFilter(s *session, filter []byte) bool {
-	if c := s.claims(); c != nil && !c.Allows(string(filter), false) {
-		return false
+// passwordHook checks a user name and password against the password file;
+// a client without a user name it defers.
+type passwordHook struct{ p *auth.Passwords }
+
+func (h passwordHook) authenticate(c Client, password []byte, _ *authResult) Decision {
+	if c.Anonymous {
+		return Defer
 	}
-	if af == nil || af.acl == nil {
-		return true
+	if h.p.Check(c.Username, password) {
+		return Allow
 	}
-	return af.acl.AllowedFilter(s.id, s.user(), s.anonymous, string(filter))
+	return Deny
 }
 
-// claimSubject is the token's "sub" claim.
-func claimSubject(c sessionClaims) string {
-	if c == nil {
-		return ""
+func (passwordHook) authorize(*session, Client, Access, []byte) Decision { return Defer }
+
+// aclHook grants what the ACL file grants and denies everything else.
+type aclHook struct{ a *auth.ACL }
+
+func (aclHook) authenticate(Client, []byte, *authResult) Decision { return Defer }
+
+func (h aclHook) authorize(_ *session, c Client, a Access, topic []byte) Decision {
+	var ok bool
+	switch a {
+	case AccessPublish:
+		ok = h.a.Allowed(c.ID, c.Username, c.Anonymous, topic, auth.Write)
+	case AccessReceive:
+		ok = h.a.Allowed(c.ID, c.Username, c.Anonymous, topic, auth.Read)
+	default:
+		ok = h.a.AllowedFilter(c.ID, c.Username, c.Anonymous, topic)
 	}
-	return c.Subject
+	if ok {
+		return Allow
+	}
+	return Deny
 }
 
 // scramAuth offers SCRAM-SHA-256 and SCRAM-SHA-512 (MQTT 5 enhanced
@@ -102,13 +135,14 @@ type scramAuth struct {
 
 func (a scramAuth) Method() string { return a.method }
 
-func (a scramAuth) Begin(clientID, username string) AuthExchange {
+func (a scramAuth) Begin(c Client) AuthExchange {
 	h, _ := auth.SCRAMHash(a.method)
 	return &auth.SCRAMServer{Hash: h, Lookup: func(user string) (auth.SCRAMCredentials, bool) {
-		if !a.b.authz.hasPasswords() {
+		af := a.b.listeners[c.Listener].sec.files
+		if !af.hasPasswords() {
 			return auth.SCRAMCredentials{}, false
 		}
-		return a.b.authz.passwords.SCRAMCredentialsFor(a.method, user)
+		return af.passwords.SCRAMCredentialsFor(a.method, user)
 	}}
 }
 

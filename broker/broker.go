@@ -61,11 +61,13 @@ type Broker struct {
 	queue   []func()
 	stopped bool
 	done    chan struct{}
-	started time.Time
+
+	reloading sync.Mutex // one Reload at a time
+	started   time.Time
 
 	auth map[string]Authenticator // enhanced authentication methods by name
 
-	authz      *authFiles // password and ACL files (nil: none)
+	hooks      []AuthHook // added by the program embedding the broker, asked first
 	logins     loginLimiter
 	store      *store     // nil without persistence
 	storeAlarm string     // persistence could not start
@@ -95,6 +97,7 @@ type listener struct {
 	count  int
 	idx    uint8 // position in Broker.listeners
 	tls    *tlsListener
+	sec    *security // who may connect here and what they may do
 	paused bool
 	resume timer // re-arms accepting after the process ran out of fds
 }
@@ -150,19 +153,18 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 	b.tree.Online = func(s *session) bool { return s.conn != nil && s.conn.state == stateConnected }
 	b.storeFS = opts.FS
 	b.logins.max = 1024
-	authz, err := loadAuthFiles(cfg.PasswordFile, cfg.ACLFile, cfg.JWTKeyFile)
+	secs, err := loadSecurity(cfg)
 	if err != nil {
 		p.Close()
 		return nil, err
 	}
-	b.authz = authz
 	b.registerBuiltinAuth()
 	if lim, err := platform.RaiseFileLimit(uint64(cfg.MaxConnections) + 64); err != nil {
 		log.Warnf("cannot raise the open file limit: %v", err)
 	} else if lim < uint64(cfg.MaxConnections)+16 {
 		log.Warnf("open file limit %d is below max_connections %d", lim, cfg.MaxConnections)
 	}
-	for _, lc := range cfg.Listeners {
+	for i, lc := range cfg.Listeners {
 		if lc.Protocol == "websockets" && !WebSocketCompiled {
 			b.closeListeners()
 			p.Close()
@@ -180,7 +182,7 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 			p.Close()
 			return nil, err
 		}
-		l := &listener{b: b, fd: fd, addr: addr, cfg: lc, idx: uint8(len(b.listeners))}
+		l := &listener{b: b, fd: fd, addr: addr, cfg: lc, idx: uint8(len(b.listeners)), sec: secs[i]}
 		l.resume.owner = l
 		b.listeners = append(b.listeners, l)
 		if err := b.openTLS(l); err != nil {
@@ -487,17 +489,24 @@ func (b *Broker) Reload(next *config.Config) error {
 		b.log.Errorf("reload refused, keeping the running configuration:\n%v", err)
 		return err
 	}
-	authz, err := loadAuthFiles(next.PasswordFile, next.ACLFile, next.JWTKeyFile)
+	b.reloading.Lock()
+	defer b.reloading.Unlock()
+	var cur *config.Config
+	if !b.Call(func() { cur = b.cfg }) {
+		return errStop
+	}
+	merged, restart := cur.Reload(next) // b.cfg changes only here, under the lock
+	secs, err := loadSecurity(merged)
 	if err != nil {
 		b.log.Errorf("reload refused, keeping the running configuration: %v", err)
 		return err
 	}
-	var restart []string
 	if !b.Call(func() {
-		b.authz = authz
+		for i, l := range b.listeners {
+			l.sec = secs[i]
+			l.cfg = merged.Listeners[i] // its reloadable fields
+		}
 		b.reloadTLS()
-		var merged *config.Config
-		merged, restart = b.cfg.Reload(next)
 		b.cfg = merged
 		b.log.setKinds(merged.Log.Types, b.log.verbose)
 		b.log.setDests(merged.Log.Dest)

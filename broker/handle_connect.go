@@ -70,6 +70,47 @@ func (c *conn) refuse(err error) error {
 	return nil
 }
 
+// login runs the auth chain for a CONNECT that neither a certificate nor an
+// AUTH exchange authenticated: an error refuses the client, authed reports
+// that a hook vouched for it. Failed logins are counted per source address.
+func (c *conn) login(sec *security, id string, p *packet.Connect, r *authResult) (authed bool, err error) {
+	b := c.b
+	var password []byte
+	if p.PasswordFlag {
+		password = p.Password
+	}
+	creds := p.UsernameFlag || p.PasswordFlag
+	src := c.remote.Addr()
+	if creds && b.credentialChecks(sec) && b.logins.blocked(src, b.now) {
+		b.logins.failed(src, b.now)
+		b.log.Noticef("Client %s from %s: too many failed logins, refused.", id, c.remote)
+		return false, errBadLogin
+	}
+	cl := Client{ID: id, Username: string(p.Username), Anonymous: !p.UsernameFlag, Listener: int(c.ln.idx), Remote: c.remote}
+	switch b.authenticate(sec, cl, password, r) {
+	case Allow:
+		if creds {
+			b.logins.succeeded(src)
+		}
+		return true, nil
+	case Deny:
+		if creds {
+			b.logins.failed(src, b.now)
+		}
+		b.log.Noticef("Client %s from %s: credentials refused (user %q).", id, c.remote, p.Username)
+		return false, errBadLogin
+	}
+	// Every hook deferred: allow_anonymous decides, also for a user name
+	// nothing could check.
+	switch {
+	case sec.AllowAnonymous:
+		return false, nil
+	case !p.UsernameFlag:
+		return false, errNotAuthed
+	}
+	return false, errBadLogin
+}
+
 // handleConnect authenticates the client, resolves its session (new,
 // resumed, or taken over) and answers with CONNACK.
 func (c *conn) handleConnect(body []byte) error {
@@ -107,16 +148,17 @@ func (c *conn) handleConnect(body []byte) error {
 	if p.Props.Has(packet.PropAuthMethod) && b.auth[string(p.Props.AuthMethod)] == nil {
 		return c.refuse(errAuthMethod)
 	}
+	sec := c.ln.sec
 	// Client identifier rules.
 	id := string(p.ClientID)
 	assigned := false
 	if id == "" {
 		switch {
-		case !cfg.AllowZeroLengthClientID, c.version == packet.Version31,
+		case !sec.AllowZeroLengthClientID, c.version == packet.Version31,
 			c.version == packet.Version311 && !p.CleanStart: // [MQTT-3.1.3-8]
 			return c.refuse(errIDRejected)
 		}
-		id = cfg.AutoIDPrefix + randomID()
+		id = sec.AutoIDPrefix + randomID()
 		assigned = true
 	}
 	// Keep alive against max_keepalive (Mosquitto: 3.x refused, 5.0 told).
@@ -148,7 +190,7 @@ func (c *conn) handleConnect(body []byte) error {
 		if c.authS() == nil || !c.authS().done {
 			// Enhanced authentication [MQTT-4.12]: keep the CONNECT and
 			// continue when the exchange completes (AUTH packets).
-			c.ext().auth = &authState{method: string(p.Props.AuthMethod), x: a.Begin(id, string(p.Username))}
+			c.ext().auth = &authState{method: string(p.Props.AuthMethod), x: a.Begin(Client{ID: id, Username: string(p.Username), Anonymous: !p.UsernameFlag, Listener: int(c.ln.idx), Remote: c.remote})}
 			reply, done, err := c.authS().x.Step(p.Props.AuthData)
 			if err != nil {
 				return c.refuse(&refusal{authCode(err), err.Error()})
@@ -170,41 +212,14 @@ func (c *conn) handleConnect(body []byte) error {
 		}
 		st.x, st.done, st.reply, st.connect = nil, false, nil, nil
 	}
-	claims, byJWT, jwtErr := b.authz.checkJWT(p.Password)
-	if byJWT && !authed {
-		src := c.remote.Addr()
-		if jwtErr != nil || b.logins.blocked(src, b.now) {
-			b.logins.failed(src, b.now)
-			b.log.Noticef("Client %s from %s: token refused: %v.", id, c.remote, jwtErr)
-			return c.refuse(errBadLogin)
-		}
-		b.logins.succeeded(src)
-		authed = true
-		if sub := claimSubject(claims); !p.UsernameFlag && sub != "" {
-			p.UsernameFlag, p.Username = true, []byte(sub)
-		}
-	}
+	var res authResult
 	if !authed {
-		switch {
-		case !p.UsernameFlag:
-			if !cfg.AllowAnonymous {
-				return c.refuse(errNotAuthed)
-			}
-		case b.authz.hasPasswords():
-			src := c.remote.Addr()
-			if b.logins.blocked(src, b.now) {
-				b.logins.failed(src, b.now)
-				b.log.Noticef("Client %s from %s: too many failed logins, refused.", id, c.remote)
-				return c.refuse(errBadLogin)
-			}
-			if !b.authz.checkPassword(string(p.Username), p.Password) {
-				b.logins.failed(src, b.now)
-				b.log.Noticef("Client %s from %s: bad user name or password for %q.", id, c.remote, p.Username)
-				return c.refuse(errBadLogin)
-			}
-			b.logins.succeeded(src)
-		case !cfg.AllowAnonymous:
-			return c.refuse(errBadLogin) // no password file: nobody can log in
+		var err error
+		if authed, err = c.login(sec, id, p, &res); err != nil {
+			return c.refuse(err)
+		}
+		if !p.UsernameFlag && res.username != "" { // a token's subject names the user
+			p.UsernameFlag, p.Username = true, []byte(res.username)
 		}
 	}
 	if p.WillFlag {
@@ -225,10 +240,10 @@ func (c *conn) handleConnect(body []byte) error {
 		}
 		id, assigned = string(p.Username), false
 	}
-	if p.WillFlag && b.authz.hasACL() {
-		who := session{id: id, anonymous: !p.UsernameFlag && !authed}
-		who.setIdent(string(p.Username), claims)
-		if !b.authz.allowed(&who, p.WillTopic, true) {
+	if p.WillFlag {
+		who := session{id: id, anonymous: !p.UsernameFlag && !authed, lnIdx: c.ln.idx}
+		who.setIdent(string(p.Username), res.claims)
+		if !b.allowed(&who, AccessPublish, p.WillTopic) {
 			return c.refuse(errWillDenied)
 		}
 	}
@@ -258,7 +273,7 @@ func (c *conn) handleConnect(body []byte) error {
 	s.version = c.version
 	s.lnIdx = c.ln.idx
 	s.anonymous = !p.UsernameFlag && !authed
-	s.setIdent(string(p.Username), claims)
+	s.setIdent(string(p.Username), res.claims)
 	s.conn = c
 	c.sess = s
 

@@ -69,7 +69,7 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 	b.Stats.MsgsReceived++
 	b.blink()
 	mark := b.storeSeq()
-	if !b.authz.allowed(s, p.Topic, true) {
+	if !b.allowed(s, AccessPublish, p.Topic) {
 		// Not authorised: dropped; 5.0 QoS 1/2 publishers are told 0x87,
 		// others get the usual acknowledgement (Mosquitto's behaviour).
 		b.log.Debugf("Denied PUBLISH from %s on %s.", s.id, p.Topic)
@@ -227,7 +227,7 @@ func (b *Broker) route(topicName, payload []byte, qos byte, retain bool, props *
 // message (made here if it was needed and not given) and whether s's queue
 // refused it under the reject policy.
 func (b *Broker) deliver(s *session, topicName, payload []byte, qos byte, retain bool, props *packet.Properties, subIDs []uint32, m *Message) (*Message, bool) {
-	if !b.authz.allowed(s, topicName, false) {
+	if !b.allowed(s, AccessReceive, topicName) {
 		return m, false // read access is checked on every delivery, retained ones too
 	}
 	c := s.conn

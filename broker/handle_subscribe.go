@@ -36,7 +36,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 			perr = errSharedNoLocal
 			return
 		}
-		if !b.authz.allowedFilter(s, filter) { // a shared filter is checked without its $share prefix
+		if !b.allowed(s, AccessSubscribe, filter) { // a shared filter is checked without its $share prefix
 			reasons = append(reasons, c.subFailure(packet.NotAuthorized))
 			return
 		}

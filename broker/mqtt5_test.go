@@ -180,7 +180,7 @@ func TestResponseInformationAndServerReference(t *testing.T) {
 type challenge struct{}
 
 func (challenge) Method() string { return "TEST-CHALLENGE" }
-func (challenge) Begin(clientID, username string) broker.AuthExchange {
+func (challenge) Begin(broker.Client) broker.AuthExchange {
 	return &challengeX{}
 }
 

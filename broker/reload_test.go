@@ -17,10 +17,14 @@ import (
 	"midge/internal/testutil"
 )
 
-// field finds the struct field of c with TOML key ("log.dest" style).
+// field finds the struct field of c with TOML key ("log.dest" style); in a
+// list of tables ("listener.acl_file") it is the first table's.
 func field(c *config.Config, key string) reflect.Value {
 	v := reflect.ValueOf(c).Elem()
 	for _, part := range strings.Split(key, ".") {
+		if v.Kind() == reflect.Slice {
+			v = v.Index(0)
+		}
 		t := v.Type()
 		found := false
 		for i := 0; i < t.NumField(); i++ {
@@ -41,6 +45,13 @@ var authFiles = map[string]string{}
 
 // changed sets the field to another valid value.
 func changed(key string, f reflect.Value) {
+	if f.Kind() == reflect.Pointer { // a listener's own value: set it
+		f.Set(reflect.New(f.Type().Elem()))
+		if k, ok := strings.CutPrefix(key, "listener."); ok {
+			key = k
+		}
+		f = f.Elem()
+	}
 	switch {
 	case key == "password_file" || key == "acl_file" || key == "jwt_key_file":
 		f.SetString(authFiles[key])

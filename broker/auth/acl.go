@@ -128,50 +128,46 @@ func validFilter(f string) bool {
 // Allowed reports whether a client may read (receive, subscribe) or write
 // (publish) topic. user is "" for an anonymous client. Deny rules are
 // checked before grants. A client id or user name containing '+', '#' or
-// '/' never fills a %c/%u pattern, so it cannot widen one.
-func (a *ACL) Allowed(clientID, user string, anonymous bool, topic string, access Access) bool {
-	var rules []rule
-	if anonymous {
-		rules = a.anonymous
-	} else {
+// '/' never fills a %c/%u pattern, so it cannot widen one. It does not
+// allocate: it runs on every delivery.
+func (a *ACL) Allowed(clientID, user string, anonymous bool, topic []byte, access Access) bool {
+	rules := a.anonymous
+	if !anonymous {
 		rules = a.users[user]
 	}
-	grant := false
-	check := func(r rule, filter string) bool { // returns true when a deny matched
+	sb := newSubst(clientID, user, anonymous)
+	applies := func(r *rule) bool {
 		if r.access&access == 0 && !r.deny {
 			return false
 		}
-		if !Match(filter, topic) {
-			return false
+		if r.pattern {
+			return match(r.filter, topic, &sb)
 		}
-		if r.deny {
-			return true
-		}
-		grant = true
-		return false
+		return match(r.filter, topic, nil)
 	}
-	for _, r := range rules {
-		if r.deny && check(r, r.filter) {
-			return false
-		}
-	}
-	for _, r := range a.patterns {
-		f, ok := substitute(r.filter, clientID, user, anonymous)
-		if ok && r.deny && check(r, f) {
-			return false
+	for _, deny := range [2]bool{true, false} {
+		for _, set := range [2][]rule{rules, a.patterns} {
+			for i := range set {
+				if r := &set[i]; r.deny == deny && applies(r) {
+					return !deny
+				}
+			}
 		}
 	}
-	for _, r := range rules {
-		if !r.deny {
-			check(r, r.filter)
-		}
-	}
-	for _, r := range a.patterns {
-		if f, ok := substitute(r.filter, clientID, user, anonymous); ok && !r.deny {
-			check(r, f)
-		}
-	}
-	return grant
+	return false
+}
+
+// subst is what fills a pattern's %c and %u levels; a value that is empty
+// or holds '+', '#' or '/' fills nothing, so such a level matches nothing.
+type subst struct {
+	clientID, user string
+	cOK, uOK       bool
+}
+
+func newSubst(clientID, user string, anonymous bool) subst {
+	return subst{clientID, user,
+		clientID != "" && !strings.ContainsAny(clientID, "+#/"),
+		!anonymous && user != "" && !strings.ContainsAny(user, "+#/")}
 }
 
 // substitute fills %c and %u; each must be a whole level, and a value with
@@ -180,19 +176,16 @@ func substitute(filter, clientID, user string, anonymous bool) (string, bool) {
 	if !strings.Contains(filter, "%") {
 		return filter, true
 	}
+	sb := newSubst(clientID, user, anonymous)
 	levels := strings.Split(filter, "/")
 	for i, l := range levels {
-		switch l {
-		case "%c":
-			if clientID == "" || strings.ContainsAny(clientID, "+#/") {
-				return "", false
-			}
+		switch {
+		case l == "%c" && sb.cOK:
 			levels[i] = clientID
-		case "%u":
-			if anonymous || user == "" || strings.ContainsAny(user, "+#/") {
-				return "", false
-			}
+		case l == "%u" && sb.uOK:
 			levels[i] = user
+		case l == "%c" || l == "%u":
+			return "", false
 		}
 	}
 	return strings.Join(levels, "/"), true
@@ -200,21 +193,31 @@ func substitute(filter, clientID, user string, anonymous bool) (string, bool) {
 
 // Match reports whether topic matches filter (MQTT wildcards; a filter
 // starting with a wildcard does not match a topic starting with '$').
-func Match(filter, topic string) bool {
+func Match[T string | []byte](filter string, topic T) bool { return match(filter, topic, nil) }
+
+// match is Match with a pattern's %c and %u levels filled from sb (nil:
+// they are plain text).
+func match[T string | []byte](filter string, topic T, sb *subst) bool {
 	if len(topic) > 0 && topic[0] == '$' && len(filter) > 0 && (filter[0] == '+' || filter[0] == '#') {
 		return false
 	}
 	for {
 		f, frest, fmore := strings.Cut(filter, "/")
-		t, trest, tmore := strings.Cut(topic, "/")
-		switch f {
-		case "#":
+		t, trest, tmore := cut(topic)
+		switch {
+		case f == "#":
 			return true
-		case "+":
-		default:
-			if f != t {
+		case f == "+":
+		case sb != nil && f == "%c":
+			if !sb.cOK || sb.clientID != string(t) {
 				return false
 			}
+		case sb != nil && f == "%u":
+			if !sb.uOK || sb.user != string(t) {
+				return false
+			}
+		case f != string(t):
+			return false
 		}
 		if !fmore || !tmore {
 			if !fmore && !tmore {
@@ -224,6 +227,16 @@ func Match(filter, topic string) bool {
 		}
 		filter, topic = frest, trest
 	}
+}
+
+// cut is strings.Cut(s, "/") for a topic of either type.
+func cut[T string | []byte](s T) (before, after T, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, s[len(s):], false
 }
 
 // MatchFilter reports whether every topic a subscription filter can match
@@ -257,10 +270,11 @@ func MatchFilter(acl, sub string) bool {
 
 // AllowedFilter reports whether a client may subscribe to filter: read
 // access to everything it can match.
-func (a *ACL) AllowedFilter(clientID, user string, anonymous bool, filter string) bool {
-	if !strings.ContainsAny(filter, "+#") {
-		return a.Allowed(clientID, user, anonymous, filter, Read)
+func (a *ACL) AllowedFilter(clientID, user string, anonymous bool, filterBytes []byte) bool {
+	if !bytes.ContainsAny(filterBytes, "+#") {
+		return a.Allowed(clientID, user, anonymous, filterBytes, Read)
 	}
+	filter := string(filterBytes) // subscribing is rare: allocations are fine here
 	var rules []rule
 	if anonymous {
 		rules = a.anonymous

@@ -105,7 +105,7 @@ pattern read users/%u/#
 		{"c", "alice", false, "$SYS/broker/load", Read, false},
 	}
 	for _, c := range cases {
-		if got := a.Allowed(c.client, c.user, c.anon, c.topic, c.access); got != c.want {
+		if got := a.Allowed(c.client, c.user, c.anon, []byte(c.topic), c.access); got != c.want {
 			t.Errorf("%+v: got %v", c, got)
 		}
 	}
@@ -117,7 +117,7 @@ pattern read users/%u/#
 		{"alice", "shared/#", false}, {"alice", "alice/+/x", true},
 	}
 	for _, f := range filters {
-		if got := a.AllowedFilter("c", f.user, false, f.filter); got != f.want {
+		if got := a.AllowedFilter("c", f.user, false, []byte(f.filter)); got != f.want {
 			t.Errorf("subscribe %s as %s: got %v", f.filter, f.user, got)
 		}
 	}

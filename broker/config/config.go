@@ -106,6 +106,48 @@ type Listener struct {
 	// UseUsernameAsClientID replaces each client's id by its user name;
 	// clients without one are refused (Mosquitto's use_username_as_clientid).
 	UseUsernameAsClientID bool `toml:"use_username_as_clientid,omitempty"`
+
+	// Security options of this listener's clients (Mosquitto's
+	// per_listener_settings); unset = the global value.
+	AllowAnonymous          *bool   `toml:"allow_anonymous,omitempty" reload:"yes"`
+	PasswordFile            *string `toml:"password_file,omitempty" reload:"yes"`
+	ACLFile                 *string `toml:"acl_file,omitempty" reload:"yes"`
+	JWTKeyFile              *string `toml:"jwt_key_file,omitempty" reload:"yes"`
+	AllowZeroLengthClientID *bool   `toml:"allow_zero_length_clientid,omitempty" reload:"yes"`
+	AutoIDPrefix            *string `toml:"auto_id_prefix,omitempty" reload:"yes"`
+}
+
+// Security is the effective security options of one listener's clients.
+type Security struct {
+	AllowAnonymous          bool
+	AllowZeroLengthClientID bool
+	PasswordFile            string
+	ACLFile                 string
+	JWTKeyFile              string
+	AutoIDPrefix            string
+}
+
+// ListenerSecurity is the security of listener i: its own options where it
+// sets them, the global ones elsewhere.
+func (c *Config) ListenerSecurity(i int) Security {
+	s := Security{c.AllowAnonymous, c.AllowZeroLengthClientID, c.PasswordFile, c.ACLFile, c.JWTKeyFile, c.AutoIDPrefix}
+	if i < 0 || i >= len(c.Listeners) {
+		return s
+	}
+	l := &c.Listeners[i]
+	pick(&s.AllowAnonymous, l.AllowAnonymous)
+	pick(&s.AllowZeroLengthClientID, l.AllowZeroLengthClientID)
+	pick(&s.PasswordFile, l.PasswordFile)
+	pick(&s.ACLFile, l.ACLFile)
+	pick(&s.JWTKeyFile, l.JWTKeyFile)
+	pick(&s.AutoIDPrefix, l.AutoIDPrefix)
+	return s
+}
+
+func pick[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }
 
 // TLS reports whether the listener speaks TLS.
@@ -326,6 +368,9 @@ func (c *Config) Validate() error {
 		}
 		if l.OverflowPolicy != "" && !validPolicy(l.OverflowPolicy) {
 			bad(key+".overflow_policy", "must be drop-oldest, drop-newest or reject, got %q", l.OverflowPolicy)
+		}
+		if l.AutoIDPrefix != nil && len(*l.AutoIDPrefix) > 64 {
+			bad(key+".auto_id_prefix", "at most 64 bytes")
 		}
 	}
 	positive("max_connections", c.MaxConnections, 1<<20)

@@ -90,10 +90,61 @@ func TestMosquittoImport(t *testing.T) {
 		c.SysInterval != 0 || c.Log.Dest[0] != "stdout" || c.Log.Types[0] != "all" || c.MaxQueuedMessages != 50 {
 		t.Fatalf("%+v", c)
 	}
-	notes := strings.Join(c.Notes, "\n")
-	for _, want := range []string{"mosquitto.conf:2: per_listener_settings"} {
-		if !strings.Contains(notes, want) {
-			t.Errorf("notes lack %q:\n%s", want, notes)
+	if notes := strings.Join(c.Notes, "\n"); strings.Contains(notes, "per_listener_settings") {
+		t.Errorf("per_listener_settings is implemented, yet noted:\n%s", notes)
+	}
+}
+
+// per_listener_settings true: the security options after a listener are
+// that listener's; the other listeners keep Mosquitto's defaults.
+func TestMosquittoPerListenerSettings(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "mosquitto.conf", strings.Join([]string{
+		"per_listener_settings true",
+		"listener 1884 127.0.0.1",
+		"allow_anonymous true",
+		"listener 1885",
+		"password_file /etc/mosquitto/pw",
+		"acl_file /etc/mosquitto/acl",
+		"allow_zero_length_clientid false",
+		"auto_id_prefix b-",
+		"listener 1886",
+		"listener_allow_anonymous true", // 2.1's spelling, whatever the mode
+	}, "\n"))
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AllowAnonymous || c.PasswordFile != "" || c.ACLFile != "" || !c.AllowZeroLengthClientID || c.AutoIDPrefix != "auto-" {
+		t.Fatalf("global security changed: %+v", c)
+	}
+	want := []Security{
+		{AllowAnonymous: true, AllowZeroLengthClientID: true, AutoIDPrefix: "auto-"},
+		{PasswordFile: "/etc/mosquitto/pw", ACLFile: "/etc/mosquitto/acl", AutoIDPrefix: "b-"},
+		{AllowAnonymous: true, AllowZeroLengthClientID: true, AutoIDPrefix: "auto-"},
+	}
+	for i, w := range want {
+		if got := c.ListenerSecurity(i); got != w {
+			t.Errorf("listener %d: %+v, want %+v", i, got, w)
+		}
+	}
+	// Mosquitto refuses the switch after a security option was set.
+	p = write(t, dir, "late.conf", "password_file /x\nper_listener_settings true\nlistener 1\n")
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "late.conf:2: per_listener_settings: must be set before any other security option (") {
+		t.Fatalf("late per_listener_settings: %v", err)
+	}
+	// The converted TOML keeps the per-listener options.
+	data, err := c.TOML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := parseTOML(data, "conv.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range want {
+		if got := back.ListenerSecurity(i); got != w {
+			t.Errorf("converted listener %d: %+v, want %+v", i, got, w)
 		}
 	}
 }

@@ -39,6 +39,8 @@ type importer struct {
 	useDefault bool
 	globalMax  bool // global_max_connections was given
 	anonSet    bool
+	perLn      bool   // per_listener_settings true
+	secSeen    string // where the first security option was, before per_listener_settings
 	errs       []string
 	logDests   []string
 	logTypes   []string
@@ -211,17 +213,44 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 		} else if err == nil {
 			im.note(where, key, fmt.Sprintf("%d (unlimited) replaced by midge's default %d", n, c.MaxConnections))
 		}
-	case "password_file":
-		c.PasswordFile = rest
-	case "acl_file":
-		c.ACLFile = rest
-	case "allow_anonymous":
-		c.AllowAnonymous, err = parseBool(args)
-		im.anonSet = true
-	case "allow_zero_length_clientid":
-		c.AllowZeroLengthClientID, err = parseBool(args)
-	case "auto_id_prefix":
-		c.AutoIDPrefix = rest
+	case "per_listener_settings":
+		if im.perLn, err = parseBool(args); err == nil && im.perLn && im.secSeen != "" {
+			return fmt.Errorf("must be set before any other security option (%s)", im.secSeen)
+		}
+	case "password_file", "acl_file", "auto_id_prefix":
+		if im.secSeen == "" {
+			im.secSeen = where + " " + key
+		}
+		v := &rest
+		if im.perLn {
+			l := im.current()
+			*map[string]**string{"password_file": &l.PasswordFile, "acl_file": &l.ACLFile, "auto_id_prefix": &l.AutoIDPrefix}[key] = v
+		} else {
+			*map[string]*string{"password_file": &c.PasswordFile, "acl_file": &c.ACLFile, "auto_id_prefix": &c.AutoIDPrefix}[key] = rest
+		}
+	case "listener_allow_anonymous": // Mosquitto 2.1: per listener whatever per_listener_settings says
+		var v bool
+		if v, err = parseBool(args); err == nil {
+			im.current().AllowAnonymous = &v
+		}
+	case "listener_auto_id_prefix":
+		v := rest
+		im.current().AutoIDPrefix = &v
+	case "allow_anonymous", "allow_zero_length_clientid":
+		if im.secSeen == "" {
+			im.secSeen = where + " " + key
+		}
+		var v bool
+		if v, err = parseBool(args); err != nil {
+			return err
+		}
+		if im.perLn {
+			l := im.current()
+			*map[string]**bool{"allow_anonymous": &l.AllowAnonymous, "allow_zero_length_clientid": &l.AllowZeroLengthClientID}[key] = &v
+		} else {
+			*map[string]*bool{"allow_anonymous": &c.AllowAnonymous, "allow_zero_length_clientid": &c.AllowZeroLengthClientID}[key] = v
+			im.anonSet = im.anonSet || key == "allow_anonymous"
+		}
 	case "max_keepalive":
 		c.MaxKeepalive, err = parseInt(args)
 	case "max_packet_size":
@@ -397,6 +426,9 @@ func (im *importer) finish() (*Config, error) {
 	}
 	if im.useDefault {
 		c.Listeners = append([]Listener{im.defaultLn}, c.Listeners...)
+	} else if d := im.defaultLn; im.perLn && (d.PasswordFile != nil || d.ACLFile != nil || d.AllowAnonymous != nil ||
+		d.AllowZeroLengthClientID != nil || d.AutoIDPrefix != nil) {
+		c.Notes = append(c.Notes, c.Source+": per_listener_settings: security options before the first listener belong to the default listener (port), which is not configured; ignored")
 	}
 	var kept []Listener
 	for _, l := range c.Listeners {
@@ -446,10 +478,10 @@ func init() {
 	groups := map[string]string{
 		"persistence":      "persistence persistence_file persistence_location autosave_interval autosave_on_changes persistent_client_expiration store_clean_interval",
 		"TLS":              "cafile capath certfile keyfile crlfile dhparamfile require_certificate use_identity_as_username use_subject_as_username tls_version ciphers ciphers_tls1.3 tls_engine tls_engine_kpass_sha1 tls_keyform psk_hint psk_file disable_client_cert_date_checks tls_keylog",
-		"authentication":   "per_listener_settings auth_plugin auth_plugin_deny_special_chars plugin global_plugin listener_allow_anonymous clientid_prefixes",
+		"authentication":   "auth_plugin auth_plugin_deny_special_chars plugin global_plugin clientid_prefixes",
 		"bridges":          "connection address addresses topic bridge_attempt_unsubscribe bridge_bind_address bridge_cafile bridge_capath bridge_certfile bridge_keyfile bridge_identity bridge_insecure bridge_max_packet_size bridge_outgoing_retain bridge_protocol_version bridge_psk bridge_require_ocsp bridge_tls_version bridge_alpn cleansession local_cleansession idle_timeout keepalive_interval local_clientid local_password local_username notification_topic notifications notifications_local_only remote_clientid remote_password remote_username restart_timeout round_robin start_type threshold try_private bridge_receive_maximum bridge_session_expiry_interval bridge_max_topic_alias bridge_tcp_keepalive bridge_tcp_user_timeout bridge_reload_type bridge_tls_use_os_certs bridge_ciphers bridge_ciphers_tls1.3",
 		"limits":           "max_inflight_bytes max_queued_bytes queue_qos0_messages message_size_limit max_qos max_topic_alias memory_limit upgrade_outgoing_qos allow_duplicate_messages check_retain_source global_max_clients global_max_connections max_topic_alias_broker retain_expiry_interval accept_protocol_versions",
-		"listener options": "bind_interface socket_domain mount_point http_dir websockets_log_level websockets_headers_size packet_buffer_size enable_proxy_protocol listener_auto_id_prefix",
+		"listener options": "bind_interface socket_domain mount_point http_dir websockets_log_level websockets_headers_size packet_buffer_size enable_proxy_protocol",
 		"logging":          "log_facility log_timestamp log_timestamp_format connection_messages log_file",
 		"process":          "pid_file enable_control_api retry_interval",
 	}

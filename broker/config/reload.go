@@ -7,7 +7,9 @@ import (
 
 // Reload returns the configuration to run after a reload: c with every
 // field tagged `reload:"yes"` taken from next, and the keys of the fields
-// that differ in next but need a restart (they keep c's values).
+// that differ in next but need a restart (they keep c's values). Tables of
+// a list (listeners) take their reloadable fields from next only while the
+// list keeps its length.
 func (c *Config) Reload(next *Config) (*Config, []string) {
 	out := *c
 	out.Notes = next.Notes
@@ -43,6 +45,19 @@ func merge(dst, src reflect.Value, prefix string, restart *[]string) {
 			d.Set(s)
 		case f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(Duration(0)):
 			merge(d, s, key, restart)
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct && d.Len() == s.Len():
+			// The same tables (listeners): their reloadable fields apply,
+			// any other change needs a restart and is reported once.
+			out := reflect.MakeSlice(f.Type, d.Len(), d.Len())
+			reflect.Copy(out, d)
+			var inner []string
+			for j := 0; j < out.Len(); j++ {
+				merge(out.Index(j), s.Index(j), key, &inner)
+			}
+			if len(inner) > 0 {
+				*restart = append(*restart, key)
+			}
+			d.Set(out)
 		case !reflect.DeepEqual(d.Interface(), s.Interface()):
 			*restart = append(*restart, key)
 		}
@@ -60,10 +75,13 @@ func ReloadableKeys() []string {
 			if key == "" {
 				continue
 			}
-			if f.Tag.Get("reload") == "yes" {
+			switch {
+			case f.Tag.Get("reload") == "yes":
 				keys = append(keys, key)
-			} else if f.Type.Kind() == reflect.Struct {
+			case f.Type.Kind() == reflect.Struct:
 				walk(f.Type, key)
+			case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+				walk(f.Type.Elem(), key) // "listener.password_file": every listener's
 			}
 		}
 	}
