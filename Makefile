@@ -40,6 +40,10 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzBroker -fuzztime $(FUZZTIME) ./broker
 	$(GO) test -run XXX -fuzz FuzzMosquittoConf -fuzztime $(FUZZTIME) ./broker/config
 	$(GO) test -run XXX -fuzz FuzzTOML -fuzztime $(FUZZTIME) ./broker/config
+	$(GO) test -run XXX -fuzz FuzzPasswords -fuzztime $(FUZZTIME) ./broker/auth
+	$(GO) test -run XXX -fuzz FuzzACL -fuzztime $(FUZZTIME) ./broker/auth
+	$(GO) test -run XXX -fuzz FuzzJWT -fuzztime $(FUZZTIME) ./broker/auth
+	$(GO) test -run XXX -fuzz FuzzSCRAMServer -fuzztime $(FUZZTIME) ./broker/auth
 	$(GO) test -run XXX -fuzz FuzzRecover -fuzztime $(FUZZTIME) ./persist
 
 # Static, stripped binaries for every target into dist/ (full and minimal).

@@ -278,3 +278,66 @@ func TestUseUsernameAsClientID(t *testing.T) {
 	r.Send(packet.AppendConnect(nil, &packet.Connect{Version: packet.Version5, ClientID: []byte("anon"), CleanStart: true}))
 	r.ExpectReason(2*time.Second, int(packet.NotAuthorized))
 }
+
+// per_listener_settings: each listener checks its clients against its own
+// password file, ACL and anonymous rule; SIGHUP reloads a listener's files.
+func TestPerListenerSecurity(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	h, _ := auth.Encode(auth.SHA512, []byte("alice-pass"))
+	os.WriteFile(pw, []byte("alice:"+h+"\n"), 0o600)
+	acl0, acl1 := filepath.Join(dir, "acl0"), filepath.Join(dir, "acl1")
+	os.WriteFile(acl0, []byte("user alice\ntopic readwrite #\n"), 0o600)
+	os.WriteFile(acl1, []byte("topic read #\n"), 0o600)
+	yes, none, prefix := true, "", "open-"
+	b, addr := testutil.StartBroker(t, func(c *config.Config) {
+		c.AllowAnonymous = false
+		c.PasswordFile, c.ACLFile = pw, acl0
+		c.Listeners = append(c.Listeners, config.Listener{BindAddress: "127.0.0.1", Protocol: "mqtt",
+			AllowAnonymous: &yes, PasswordFile: &none, ACLFile: &acl1, AutoIDPrefix: &prefix})
+	})
+	open := b.Addrs()[1].String()
+
+	// Listener 0: the password file; anonymous clients refused.
+	r := testutil.Dial(t, addr)
+	r.Send(packet.AppendConnect(nil, &packet.Connect{Version: packet.Version5, ClientID: []byte("a"), CleanStart: true}))
+	r.ExpectReason(2*time.Second, int(packet.NotAuthorized))
+	alice := connect(t, addr, "alice", packet.Version5, true, login("alice"))
+
+	// Listener 1: anonymous, its own id prefix, read-only ACL.
+	anon := testutil.Dial(t, open)
+	ca := anon.Connect(&packet.Connect{Version: packet.Version5, CleanStart: true, KeepAlive: 60})
+	if !strings.HasPrefix(string(ca.Props.AssignedClientID), "open-") {
+		t.Fatalf("assigned id %q", ca.Props.AssignedClientID)
+	}
+	subscribe(t, anon, "#", 0)
+	publish5(anon, "x", 1, 1, "no", packet.Properties{})
+	if a := readAck(t, anon, packet.PUBACK); a.Reason != packet.NotAuthorized {
+		t.Fatalf("write under a read-only listener ACL: 0x%02x", byte(a.Reason))
+	}
+	// No password file on listener 1: any user name gets in, as
+	// allow_anonymous says; on listener 0 the same login is refused.
+	connect(t, open, "m", packet.Version311, true, login("mallory"))
+	r = testutil.Dial(t, addr)
+	r.Send(packet.AppendConnect(nil, &packet.Connect{Version: packet.Version311, ClientID: []byte("m"), CleanStart: true,
+		UsernameFlag: true, Username: []byte("mallory"), PasswordFlag: true, Password: []byte("x")}))
+	r.ExpectReason(2*time.Second, 4)
+	publish5(alice, "news", 0, 0, "hello", packet.Properties{})
+	if p := anon.ReadPublish(2 * time.Second); string(p.Topic) != "news" {
+		t.Fatalf("got %s", p.Topic)
+	}
+
+	// Reload: listener 1's ACL now hides private/.
+	os.WriteFile(acl1, []byte("topic read #\ntopic deny private/#\n"), 0o600)
+	var cur *config.Config
+	b.Call(func() { cur = b.Config() })
+	next := *cur
+	if err := b.Reload(&next); err != nil {
+		t.Fatal(err)
+	}
+	publish5(alice, "private/x", 0, 0, "secret", packet.Properties{})
+	publish5(alice, "news", 0, 0, "after", packet.Properties{})
+	if p := anon.ReadPublish(2 * time.Second); string(p.Payload) != "after" {
+		t.Fatalf("got %s %q: the reloaded listener ACL was not applied", p.Topic, p.Payload)
+	}
+}

@@ -127,3 +127,32 @@ pattern read users/%u/#
 		}
 	}
 }
+
+// The ACL is consulted on every delivery: a check allocates nothing, also
+// with %c/%u patterns and topics longer than the runtime's small buffers.
+func TestACLCheckAllocatesNothing(t *testing.T) {
+	a, err := ParseACL("acl", []byte("topic read public/#\nuser alice\ntopic deny alice/secret/#\ntopic readwrite alice/#\npattern readwrite devices/%c/%u/#\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic := []byte("devices/gateway-0042/alice/sensors/temperature/celsius/now")
+	other := []byte("alice/a/rather/long/topic/name/beyond/thirty/two/bytes")
+	allocs := testing.AllocsPerRun(200, func() {
+		if !a.Allowed("gateway-0042", "alice", false, topic, Write) || !a.Allowed("x", "alice", false, other, Read) ||
+			a.Allowed("gateway-0043", "alice", false, topic, Write) {
+			t.Fatal("wrong answer")
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations per check", allocs)
+	}
+}
+
+func BenchmarkACLAllowedPattern(b *testing.B) {
+	a, _ := ParseACL("acl", []byte("topic read public/#\nuser alice\ntopic readwrite alice/#\npattern readwrite devices/%c/%u/#\n"))
+	topic := []byte("devices/gateway-0042/alice/sensors/temperature")
+	b.ReportAllocs()
+	for b.Loop() {
+		a.Allowed("gateway-0042", "alice", false, topic, Write)
+	}
+}

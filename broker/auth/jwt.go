@@ -48,6 +48,12 @@ func LoadJWT(path string) (*JWT, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseJWT(path, data)
+}
+
+// ParseJWT reads verification key content (path is for errors).
+func ParseJWT(path string, data []byte) (*JWT, error) {
+	var err error
 	j := &JWT{keys: map[string]any{}, Leeway: 30 * time.Second, now: time.Now}
 	trimmed := strings.TrimSpace(string(data))
 	switch {

@@ -97,6 +97,9 @@ func parseHash(s string) (hash, error) {
 		if err != nil || it < 1 || err1 != nil || err2 != nil || len(sum) != sha512.Size {
 			return hash{}, errors.New("bad $7$ hash")
 		}
+		if it > MaxIterations {
+			return hash{}, fmt.Errorf("$7$ iterations %d above the %d midge accepts", it, MaxIterations)
+		}
 		return hash{kind: "7", iterations: it, salt: salt, sum: sum}, nil
 	case strings.HasPrefix(s, "$scram-sha-256$"):
 		f := strings.Split(s, "$") // "", "scram-sha-256", iterations, salt, stored key, server key
@@ -110,6 +113,9 @@ func parseHash(s string) (hash, error) {
 		if err != nil || it < 1 || err1 != nil || err2 != nil || err3 != nil {
 			return hash{}, errors.New("bad $scram-sha-256$ entry")
 		}
+		if it > MaxIterations {
+			return hash{}, fmt.Errorf("$scram-sha-256$ iterations %d above the %d midge accepts", it, MaxIterations)
+		}
 		return hash{kind: "scram-sha-256", iterations: it, salt: salt, sum: stored, serverKey: server}, nil
 	case strings.HasPrefix(s, "$argon2id$"):
 		// $argon2id$v=19$m=47104,t=1,p=1$<salt>$<hash>, unpadded base64
@@ -121,9 +127,12 @@ func parseHash(s string) (hash, error) {
 		if _, err := fmt.Sscanf(f[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 || p > 255 {
 			return hash{}, errors.New("bad $argon2id$ parameters")
 		}
+		if m > MaxArgon2Memory || t > MaxArgon2Time {
+			return hash{}, fmt.Errorf("$argon2id$ m=%d,t=%d above the m=%d,t=%d midge accepts", m, t, MaxArgon2Memory, MaxArgon2Time)
+		}
 		salt, err1 := base64.RawStdEncoding.DecodeString(f[4])
 		sum, err2 := base64.RawStdEncoding.DecodeString(f[5])
-		if err1 != nil || err2 != nil || len(sum) == 0 {
+		if err1 != nil || err2 != nil || len(sum) < 4 || len(sum) > 64 {
 			return hash{}, errors.New("bad $argon2id$ hash")
 		}
 		return hash{kind: "argon2id", memory: m, time: t, threads: uint8(p), salt: salt, sum: sum}, nil
@@ -179,6 +188,17 @@ const (
 // PBKDF2Iterations is what midge passwd uses for $7$ (Mosquitto 2.1's
 // default; 2.0 wrote 101).
 const PBKDF2Iterations = 1000
+
+// The most a password file entry may ask of one login check: each check
+// runs on the event loop, and a copied entry with huge parameters must not
+// let any client who names its user exhaust a router's memory or stall
+// the broker. Mosquitto's own defaults (m=47104, 101 or 1000 iterations)
+// are well inside.
+const (
+	MaxIterations   = 1_000_000
+	MaxArgon2Memory = 256 * 1024 // KiB
+	MaxArgon2Time   = 64
+)
 
 // Argon2 parameters for $argon2id$ hashes midge writes: 8 MiB and 3 passes,
 // so one check costs a 64 MB router 8 MiB for tens of milliseconds, where
