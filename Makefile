@@ -38,6 +38,7 @@ unit:
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./broker/packet
 	$(GO) test -run XXX -fuzz FuzzBroker -fuzztime $(FUZZTIME) ./broker
+	$(GO) test -run XXX -fuzz FuzzWebSocketFrames -fuzztime $(FUZZTIME) ./broker
 	$(GO) test -run XXX -fuzz FuzzMosquittoConf -fuzztime $(FUZZTIME) ./broker/config
 	$(GO) test -run XXX -fuzz FuzzTOML -fuzztime $(FUZZTIME) ./broker/config
 	$(GO) test -run XXX -fuzz FuzzPasswords -fuzztime $(FUZZTIME) ./broker/auth

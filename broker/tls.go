@@ -55,6 +55,14 @@ func newTLSListener(lc config.Listener) (*tlsListener, error) {
 	if lc.TLSVersion == "tlsv1.3" {
 		cfg.MinVersion = tls.VersionTLS13
 	}
+	for _, n := range lc.Ciphers {
+		iana, _ := config.CipherSuiteName(n) // validated
+		for _, s := range tls.CipherSuites() {
+			if s.Name == iana {
+				cfg.CipherSuites = append(cfg.CipherSuites, s.ID)
+			}
+		}
+	}
 	if lc.CAFile != "" || lc.CAPath != "" {
 		pool, err := loadCAs(lc.CAFile, lc.CAPath)
 		if err != nil {

@@ -182,3 +182,40 @@ func TestTLSListener(t *testing.T) {
 	}
 	_ = broker.TLSCompiled
 }
+
+// ciphers limits the TLS 1.2 suites; tls_version is the minimum version.
+func TestTLSCiphersAndVersion(t *testing.T) {
+	pki := newPKI(t)
+	certFile, keyFile, _ := pki.issue("server", "127.0.0.1", true, time.Now().Add(time.Hour))
+	b, _ := testutil.StartBroker(t, func(c *config.Config) {
+		c.Listeners = append(c.Listeners,
+			config.Listener{BindAddress: "127.0.0.1", Protocol: "mqtt", CertFile: certFile, KeyFile: keyFile,
+				Ciphers: []string{"ECDHE-ECDSA-AES256-GCM-SHA384"}},
+			config.Listener{BindAddress: "127.0.0.1", Protocol: "mqtt", CertFile: certFile, KeyFile: keyFile, TLSVersion: "tlsv1.3"})
+	})
+	limited, tls13 := b.Addrs()[1].String(), b.Addrs()[2].String()
+	dial := func(addr string, maxVersion uint16, suites ...uint16) (tls.ConnectionState, error) {
+		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pki.pool, MaxVersion: maxVersion, CipherSuites: suites})
+		if err != nil {
+			return tls.ConnectionState{}, err
+		}
+		defer c.Close()
+		return c.ConnectionState(), nil
+	}
+	if _, err := dial(limited, tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256); err == nil {
+		t.Fatal("a suite left out of ciphers was negotiated")
+	}
+	st, err := dial(limited, tls.VersionTLS12)
+	if err != nil || st.CipherSuite != tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 {
+		t.Fatalf("TLS 1.2 with the listed suite: %v, %s", err, tls.CipherSuiteName(st.CipherSuite))
+	}
+	if st, err := dial(limited, 0); err != nil || st.Version != tls.VersionTLS13 {
+		t.Fatalf("TLS 1.3 on a listener with ciphers: %v", err)
+	}
+	if _, err := dial(tls13, tls.VersionTLS12); err == nil {
+		t.Fatal("TLS 1.2 accepted by a tlsv1.3 listener")
+	}
+	if _, err := dial(tls13, 0); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -229,3 +229,30 @@ func TestConvertRoundTrip(t *testing.T) {
 		t.Fatalf("%+v", c2)
 	}
 }
+
+// mosquitto.conf's OpenSSL cipher list keeps the suites Go offers and says
+// what it left out; a TOML list with a suite Go lacks is refused.
+func TestCiphers(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "mosquitto.conf", "listener 8883\ncertfile /c\nkeyfile /k\n"+
+		"ciphers ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:HIGH:!aNULL\nciphers_tls1.3 TLS_AES_256_GCM_SHA384\n"+
+		"listener 8884\ncertfile /c\nkeyfile /k\nciphers HIGH:!MD5\n")
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Listeners[0].Ciphers; len(got) != 1 || got[0] != "ECDHE-RSA-AES128-GCM-SHA256" || c.Listeners[1].Ciphers != nil {
+		t.Fatalf("ciphers %v / %v", got, c.Listeners[1].Ciphers)
+	}
+	notes := strings.Join(c.Notes, "\n")
+	for _, want := range []string{"mosquitto.conf:4: ciphers: not offered by Go's TLS, left out: DHE-RSA-AES256-GCM-SHA384:HIGH:!aNULL",
+		"mosquitto.conf:5: ciphers_tls1.3: Go's TLS always offers", "mosquitto.conf:9: ciphers: names no TLS 1.2 suite"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+	p = write(t, dir, "c.toml", "[[listener]]\nport = 8883\ncertfile = \"/c\"\nkeyfile = \"/k\"\nciphers = [\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\", \"AES128-SHA\"]\n")
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), `c.toml:5: listener[0].ciphers: "AES128-SHA" is not a TLS 1.2 suite Go offers`) {
+		t.Fatalf("TOML ciphers: %v", err)
+	}
+}

@@ -337,8 +337,17 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 		}
 	case "psk_hint", "psk_file":
 		im.note(where, key, "TLS-PSK is not available in Go's TLS; use certificates (see docs/mosquitto-migration.md)")
-	case "ciphers", "ciphers_tls1.3":
-		im.note(where, key, "cipher lists are not configurable: Go's TLS uses its own secure defaults")
+	case "ciphers":
+		suites, skipped := importCiphers(rest)
+		im.current().Ciphers = suites
+		switch {
+		case len(suites) == 0:
+			im.note(where, key, "names no TLS 1.2 suite Go offers ("+strings.Join(skipped, ":")+"); Go's secure defaults are used")
+		case len(skipped) > 0:
+			im.note(where, key, "not offered by Go's TLS, left out: "+strings.Join(skipped, ":"))
+		}
+	case "ciphers_tls1.3":
+		im.note(where, key, "Go's TLS always offers its three TLS 1.3 suites (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305); not configurable, ignored")
 	case "websockets_origin":
 		l := im.current()
 		l.WebSocketOrigins = append(l.WebSocketOrigins, rest)
