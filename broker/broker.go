@@ -492,7 +492,8 @@ func (b *Broker) Reload(next *config.Config) error {
 	b.reloading.Lock()
 	defer b.reloading.Unlock()
 	var cur *config.Config
-	if !b.Call(func() { cur = b.cfg }) {
+	var lns []*listener
+	if !b.Call(func() { cur, lns = b.cfg, b.listeners }) {
 		return errStop
 	}
 	merged, restart := cur.Reload(next) // b.cfg changes only here, under the lock
@@ -501,12 +502,12 @@ func (b *Broker) Reload(next *config.Config) error {
 		b.log.Errorf("reload refused, keeping the running configuration: %v", err)
 		return err
 	}
+	b.reloadTLS(lns, merged.Listeners)
 	if !b.Call(func() {
 		for i, l := range b.listeners {
 			l.sec = secs[i]
 			l.cfg = merged.Listeners[i] // its reloadable fields
 		}
-		b.reloadTLS()
 		b.cfg = merged
 		b.log.setKinds(merged.Log.Types, b.log.verbose)
 		b.log.setDests(merged.Log.Dest)

@@ -32,9 +32,9 @@ const TLSCompiled = true
 // handshake does the connection reach the loop, with the client
 // certificate's identity.
 type tlsListener struct {
-	cert    atomic.Pointer[tls.Certificate]
-	config  *tls.Config
-	sem     chan struct{} // concurrent handshakes
+	config  *tls.Config                // handed to tls.Server: takes current for each handshake
+	current atomic.Pointer[tls.Config] // built from the listener's files; swapped by SIGHUP
+	sem     chan struct{}              // concurrent handshakes
 	pending atomic.Int32
 }
 
@@ -45,12 +45,24 @@ func newTLSListener(lc config.Listener) (*tlsListener, error) {
 	if err := t.reload(lc); err != nil {
 		return nil, err
 	}
+	t.config = &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		return t.current.Load(), nil
+	}}
+	return t, nil
+}
+
+// reload builds the listener's TLS configuration from its files again
+// (certificate and key, CAs, CRL); on an error the one in use stays.
+// Handshakes in progress finish with the configuration they started with.
+func (t *tlsListener) reload(lc config.Listener) error {
+	cert, err := tls.LoadX509KeyPair(lc.CertFile, lc.KeyFile)
+	if err != nil {
+		return fmt.Errorf("certfile/keyfile: %w", err)
+	}
 	cfg := &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-			return t.cert.Load(), nil
-		},
-		NextProtos: []string{"mqtt"},
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{cert},
+		NextProtos:   []string{"mqtt"},
 	}
 	if lc.TLSVersion == "tlsv1.3" {
 		cfg.MinVersion = tls.VersionTLS13
@@ -66,7 +78,7 @@ func newTLSListener(lc config.Listener) (*tlsListener, error) {
 	if lc.CAFile != "" || lc.CAPath != "" {
 		pool, err := loadCAs(lc.CAFile, lc.CAPath)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.VerifyClientCertIfGiven
@@ -77,7 +89,7 @@ func newTLSListener(lc config.Listener) (*tlsListener, error) {
 	if lc.CRLFile != "" {
 		revoked, err := loadCRL(lc.CRLFile)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		cfg.VerifyPeerCertificate = func(_ [][]byte, chains [][]*x509.Certificate) error {
 			for _, chain := range chains {
@@ -90,18 +102,7 @@ func newTLSListener(lc config.Listener) (*tlsListener, error) {
 			return nil
 		}
 	}
-	t.config = cfg
-	return t, nil
-}
-
-// reload reads the certificate and key again (SIGHUP); on an error the
-// old pair stays in use.
-func (t *tlsListener) reload(lc config.Listener) error {
-	c, err := tls.LoadX509KeyPair(lc.CertFile, lc.KeyFile)
-	if err != nil {
-		return fmt.Errorf("certfile/keyfile: %w", err)
-	}
-	t.cert.Store(&c)
+	t.current.Store(cfg)
 	return nil
 }
 
@@ -164,10 +165,10 @@ func (b *Broker) acceptTLS(l *listener, fd int, remote netip.AddrPort) {
 		return
 	}
 	t.pending.Add(1)
-	go b.tlsHandshake(l, fd, remote)
+	go b.tlsHandshake(l, fd, remote, b.cfg.ConnectTimeout.D())
 }
 
-func (b *Broker) tlsHandshake(l *listener, fd int, remote netip.AddrPort) {
+func (b *Broker) tlsHandshake(l *listener, fd int, remote netip.AddrPort, timeout time.Duration) {
 	t := l.tls
 	defer func() { <-t.sem; t.pending.Add(-1) }()
 	f := os.NewFile(uintptr(fd), "tls-client")
@@ -177,7 +178,7 @@ func (b *Broker) tlsHandshake(l *listener, fd int, remote netip.AddrPort) {
 		return
 	}
 	tc := tls.Server(nc, t.config)
-	tc.SetDeadline(time.Now().Add(b.cfg.ConnectTimeout.D()))
+	tc.SetDeadline(time.Now().Add(timeout))
 	if err := tc.Handshake(); err != nil {
 		b.log.Noticef("TLS handshake with %s failed: %v", remote, err)
 		tc.Close()
@@ -255,15 +256,16 @@ func (b *Broker) openTLS(l *listener) error {
 	return nil
 }
 
-// reloadTLS re-reads every TLS listener's certificate and key; a broken
-// pair keeps the old one and is logged.
-func (b *Broker) reloadTLS() {
-	for _, l := range b.listeners {
+// reloadTLS re-reads every TLS listener's certificate, key, CAs and CRL
+// (off the loop: the configuration in use is swapped atomically); a broken
+// file keeps the configuration in use and is logged.
+func (b *Broker) reloadTLS(lns []*listener, lcs []config.Listener) {
+	for i, l := range lns {
 		if l.tls != nil {
-			if err := l.tls.reload(l.cfg); err != nil {
-				b.log.Errorf("TLS listener %s: %v; keeping the certificate in use", l.addr, err)
+			if err := l.tls.reload(lcs[i]); err != nil {
+				b.log.Errorf("TLS listener %s: %v; keeping the certificate, CAs and CRL in use", l.addr, err)
 			} else {
-				b.log.Noticef("TLS listener %s: certificate reloaded.", l.addr)
+				b.log.Noticef("TLS listener %s: certificate, CAs and CRL reloaded.", l.addr)
 			}
 		}
 	}

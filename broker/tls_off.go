@@ -5,6 +5,8 @@ package broker
 import (
 	"errors"
 	"net/netip"
+
+	"midge/broker/config"
 )
 
 // TLSCompiled reports whether TLS listeners are compiled in.
@@ -20,4 +22,4 @@ func (b *Broker) openTLS(l *listener) error {
 }
 
 func (b *Broker) acceptTLS(*listener, int, netip.AddrPort) {}
-func (b *Broker) reloadTLS()                               {}
+func (b *Broker) reloadTLS([]*listener, []config.Listener) {}

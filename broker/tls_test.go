@@ -38,7 +38,7 @@ func newPKI(t *testing.T) *testPKI {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "midge test CA"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
@@ -217,5 +217,64 @@ func TestTLSCiphersAndVersion(t *testing.T) {
 	}
 	if _, err := dial(tls13, 0); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// crl writes a revocation list of the given serials.
+func (p *testPKI) crl(name string, serials ...int64) string {
+	var entries []x509.RevocationListEntry
+	for _, n := range serials {
+		entries = append(entries, x509.RevocationListEntry{SerialNumber: big.NewInt(n), RevocationTime: time.Now()})
+	}
+	p.n++
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(p.n), ThisUpdate: time.Now().Add(-time.Minute),
+		NextUpdate: time.Now().Add(time.Hour), RevokedCertificateEntries: entries}, p.ca, p.key)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return p.write(name, "X509 CRL", der)
+}
+
+// crlfile refuses revoked client certificates; SIGHUP reads a new CRL and
+// keeps the clients already connected.
+func TestTLSRevocationListReload(t *testing.T) {
+	pki := newPKI(t)
+	certFile, keyFile, _ := pki.issue("server", "127.0.0.1", true, time.Now().Add(time.Hour))
+	_, _, dev1 := pki.issue("dev1", "device-1", false, time.Now().Add(time.Hour))
+	serial1 := pki.n
+	_, _, dev2 := pki.issue("dev2", "device-2", false, time.Now().Add(time.Hour))
+	serial2 := pki.n
+	crl := pki.crl("crl.pem", serial2)
+	var cfg *config.Config
+	b, _ := testutil.StartBroker(t, func(c *config.Config) {
+		c.Listeners = append(c.Listeners, config.Listener{BindAddress: "127.0.0.1", Protocol: "mqtt", CertFile: certFile, KeyFile: keyFile,
+			CAFile: filepath.Join(pki.dir, "ca.pem"), CRLFile: crl, RequireCertificate: true, UseIdentityAsUsername: true})
+		cfg = c
+	})
+	addr := b.Addrs()[1].String()
+	if _, err := dialTLS(t, addr, "d2", pki.pool, &dev2); err == nil {
+		t.Fatal("a revoked certificate was accepted")
+	}
+	c1, err := dialTLS(t, addr, "d1", pki.pool, &dev1)
+	if err != nil {
+		t.Fatalf("a valid certificate was refused: %v", err)
+	}
+	// Revoke device-1 too: new connections with it are refused, the one
+	// already up stays.
+	os.Rename(pki.crl("crl2.pem", serial1, serial2), crl)
+	if err := b.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dialTLS(t, addr, "d1-again", pki.pool, &dev1); err == nil {
+		t.Fatal("the reloaded CRL was not applied")
+	}
+	if !c1.IsConnected() {
+		t.Fatal("the reload dropped a connected client")
+	}
+	// A broken CRL keeps the one in use.
+	os.WriteFile(crl, []byte("garbage"), 0o600)
+	b.Reload(cfg)
+	if _, err := dialTLS(t, addr, "d1-third", pki.pool, &dev1); err == nil {
+		t.Fatal("a broken CRL file replaced the one in use")
 	}
 }
