@@ -67,13 +67,15 @@ type Broker struct {
 
 	auth map[string]Authenticator // enhanced authentication methods by name
 
-	hooks      []AuthHook // added by the program embedding the broker, asked first
-	logins     loginLimiter
-	store      *store     // nil without persistence
-	storeAlarm string     // persistence could not start
-	storeFS    persist.FS // tests substitute a fault-injecting file system
-	sys        sysState
-	hw         *hardware
+	hooks       []AuthHook     // added by the program embedding the broker, asked first
+	verifyQ     chan verifyJob // to the credential verifier (nil: check on the loop)
+	verifyBytes int            // held by logins waiting for it
+	logins      loginLimiter
+	store       *store     // nil without persistence
+	storeAlarm  string     // persistence could not start
+	storeFS     persist.FS // tests substitute a fault-injecting file system
+	sys         sysState
+	hw          *hardware
 
 	Stats Stats
 }
@@ -267,6 +269,7 @@ func (b *Broker) Serve() error {
 	defer close(b.done)
 	b.now = time.Now()
 	b.startSys()
+	b.startVerifier()
 	b.startStore()
 	b.startHardware()
 	err := b.loop()

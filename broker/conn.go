@@ -132,6 +132,10 @@ func (c *conn) readable() {
 		}
 		data = stream
 	}
+	if c.loginWait() {
+		c.holdInput(data) // input is paused, but a hangup still reads
+		return
+	}
 	if c.in != nil {
 		c.in = append(c.in, data...)
 		data = c.in
@@ -142,6 +146,15 @@ func (c *conn) readable() {
 		return
 	}
 	if c.state != stateNew && c.state != stateConnected {
+		return
+	}
+	if c.loginWait() {
+		// What followed the CONNECT waits for its answer.
+		held := append([]byte(nil), rest...) // rest may be a view of c.in
+		c.in = nil
+		if c.holdInput(held) {
+			c.setInterest()
+		}
 		return
 	}
 	switch {
@@ -175,6 +188,9 @@ func (c *conn) handleFrames(data []byte) ([]byte, error) {
 			return nil, err
 		}
 		data = data[h.Len():]
+		if c.loginWait() {
+			return data, nil // kept until the CONNECT is answered
+		}
 	}
 	return nil, nil
 }
@@ -316,7 +332,7 @@ func (c *conn) setInterest() {
 		return
 	}
 	wantWrite := c.out.Len() > 0
-	readOff := c.out.Len() > c.b.cfg.ClientBufferBytes && c.state == stateConnected
+	readOff := c.out.Len() > c.b.cfg.ClientBufferBytes && c.state == stateConnected || c.loginWait()
 	if wantWrite != c.wantWrite || readOff != c.readOff {
 		c.wantWrite, c.readOff = wantWrite, readOff
 		c.b.poller.Modify(c.fd, !readOff, wantWrite)
@@ -461,6 +477,7 @@ type connExt struct {
 	held    []heldAck         // acknowledgements waiting for their records to be written
 	ws      *wsState          // WebSocket framing, on a websockets listener
 	cert    tlsIdentity       // the TLS client certificate, if any
+	login   *pendingLogin     // a CONNECT waiting for the credential verifier
 }
 
 // ext returns the connection's extension, making it on first use.

@@ -73,7 +73,7 @@ func (c *conn) refuse(err error) error {
 // login runs the auth chain for a CONNECT that neither a certificate nor an
 // AUTH exchange authenticated: an error refuses the client, authed reports
 // that a hook vouched for it. Failed logins are counted per source address.
-func (c *conn) login(sec *security, id string, p *packet.Connect, r *authResult) (authed bool, err error) {
+func (c *conn) login(sec *security, id string, p *packet.Connect, body []byte, r *authResult) (authed bool, err error) {
 	b := c.b
 	var password []byte
 	if p.PasswordFlag {
@@ -81,13 +81,24 @@ func (c *conn) login(sec *security, id string, p *packet.Connect, r *authResult)
 	}
 	creds := p.UsernameFlag || p.PasswordFlag
 	src := c.remote.Addr()
-	if creds && b.credentialChecks(sec) && b.logins.blocked(src, b.now) {
-		b.logins.failed(src, b.now)
-		b.log.Noticef("Client %s from %s: too many failed logins, refused.", id, c.remote)
-		return false, errBadLogin
+	var d Decision
+	if pl := c.pendingLogin(); pl != nil && pl.done {
+		d, *r = pl.d, pl.res // the verifier's answer; the hooks ahead of it deferred
+	} else {
+		if creds && b.credentialChecks(sec) && b.logins.blocked(src, b.now) {
+			b.logins.failed(src, b.now)
+			b.log.Noticef("Client %s from %s: too many failed logins, refused.", id, c.remote)
+			return false, errBadLogin
+		}
+		cl := Client{ID: id, Username: string(p.Username), Anonymous: !p.UsernameFlag, Listener: int(c.ln.idx), Remote: c.remote}
+		if d = b.authenticate(cl, password); d == Defer && len(sec.authn) > 0 {
+			if creds && b.verifyQ != nil {
+				return false, c.verifyAsync(sec, cl, password, body) // slow hashes run off the loop
+			}
+			d = authenticateWith(sec.authn, cl, password, r)
+		}
 	}
-	cl := Client{ID: id, Username: string(p.Username), Anonymous: !p.UsernameFlag, Listener: int(c.ln.idx), Remote: c.remote}
-	switch b.authenticate(sec, cl, password, r) {
+	switch d {
 	case Allow:
 		if creds {
 			b.logins.succeeded(src)
@@ -215,7 +226,10 @@ func (c *conn) handleConnect(body []byte) error {
 	var res authResult
 	if !authed {
 		var err error
-		if authed, err = c.login(sec, id, p, &res); err != nil {
+		if authed, err = c.login(sec, id, p, body, &res); err != nil {
+			if err == errLoginPending {
+				return nil // handled again when the verifier answers
+			}
 			return c.refuse(err)
 		}
 		if !p.UsernameFlag && res.username != "" { // a token's subject names the user
