@@ -3,6 +3,8 @@
 package broker_test
 
 import (
+	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -13,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -276,5 +279,48 @@ func TestTLSRevocationListReload(t *testing.T) {
 	b.Reload(cfg)
 	if _, err := dialTLS(t, addr, "d1-third", pki.pool, &dev1); err == nil {
 		t.Fatal("a broken CRL file replaced the one in use")
+	}
+}
+
+// Debian's mosquitto_pub and mosquitto_sub (OpenSSL) over TLS, on a
+// listener with a cipher list: client certificates are the user names the
+// ACL sees. (Their --tls-version is a minimum, so TLS 1.3 is negotiated and
+// the TLS 1.2 list is proved by TestTLSCiphersAndVersion.)
+func TestMosquittoClientsOverTLS(t *testing.T) {
+	pubBin := testutil.Need(t, "mosquitto_pub")
+	subBin := testutil.Need(t, "mosquitto_sub")
+	pki := newPKI(t)
+	certFile, keyFile, _ := pki.issue("server", "127.0.0.1", true, time.Now().Add(time.Hour))
+	devCert, devKey, _ := pki.issue("dev", "device-1", false, time.Now().Add(time.Hour))
+	appCert, appKey, _ := pki.issue("app", "dashboard", false, time.Now().Add(time.Hour))
+	acl := filepath.Join(pki.dir, "acl")
+	os.WriteFile(acl, []byte("user dashboard\ntopic read devices/#\npattern write devices/%u/#\n"), 0o600)
+	b, _ := testutil.StartBroker(t, func(c *config.Config) {
+		c.Listeners = append(c.Listeners, config.Listener{BindAddress: "127.0.0.1", Protocol: "mqtt", CertFile: certFile, KeyFile: keyFile,
+			CAFile: filepath.Join(pki.dir, "ca.pem"), RequireCertificate: true, UseIdentityAsUsername: true,
+			Ciphers: []string{"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"}})
+		c.ACLFile = acl
+	})
+	port := testutil.Port(b.Addrs()[1].String())
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	tlsArgs := func(cert, key string, extra ...string) []string {
+		return append([]string{"-h", "127.0.0.1", "-p", port, "--cafile", filepath.Join(pki.dir, "ca.pem"), "--cert", cert, "--key", key}, extra...)
+	}
+	var out bytes.Buffer
+	sub := exec.CommandContext(ctx, subBin, tlsArgs(appCert, appKey, "-t", "devices/#", "-v", "-C", "1", "-V", "mqttv5")...)
+	sub.Stdout, sub.Stderr = &out, &out
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	// device-1 may not write under device-2 (dropped), but under its own name.
+	for _, topic := range []string{"devices/device-2/t", "devices/device-1/t"} {
+		if o, err := exec.CommandContext(ctx, pubBin, tlsArgs(devCert, devKey, "-t", topic, "-m", topic, "-q", "1")...).CombinedOutput(); err != nil {
+			t.Fatalf("mosquitto_pub over TLS: %v %s", err, o)
+		}
+	}
+	if err := sub.Wait(); err != nil || out.String() != "devices/device-1/t devices/device-1/t\n" {
+		t.Fatalf("mosquitto_sub over TLS: %v %q", err, out.String())
 	}
 }
