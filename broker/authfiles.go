@@ -83,7 +83,7 @@ func (jwtHook) authorize(s *session, _ Client, a Access, topic []byte) Decision 
 	switch {
 	case c == nil || a == AccessReceive:
 		return Defer
-	case !c.Allows(string(topic), a == AccessPublish):
+	case !c.Allows(topic, a == AccessPublish):
 		return Deny
 	}
 	return Defer

@@ -219,7 +219,7 @@ func (j *JWT) Verify(token string) (*Claims, error) {
 
 // Allows reports whether claims permit publishing (or subscribing) on a
 // topic or filter; no rule of that kind means no restriction.
-func (c *Claims) Allows(topicOrFilter string, publish bool) bool {
+func (c *Claims) Allows(topicOrFilter []byte, publish bool) bool {
 	rules := c.Subscribe
 	if publish {
 		rules = c.Publish
@@ -228,7 +228,7 @@ func (c *Claims) Allows(topicOrFilter string, publish bool) bool {
 		return true
 	}
 	for _, r := range rules {
-		if Match(r, topicOrFilter) || (!publish && MatchFilter(r, topicOrFilter)) {
+		if Match(r, topicOrFilter) || (!publish && MatchFilter(r, string(topicOrFilter))) {
 			return true
 		}
 	}

@@ -84,7 +84,7 @@ func TestJWTAlgorithms(t *testing.T) {
 		if err != nil || cl.Subject != "dev1" {
 			t.Fatalf("%s: good token refused: %v", c.name, err)
 		}
-		if !cl.Allows("devices/dev1/t", true) || cl.Allows("devices/dev2/t", true) || !cl.Allows("anything", false) {
+		if !cl.Allows([]byte("devices/dev1/t"), true) || cl.Allows([]byte("devices/dev2/t"), true) || !cl.Allows([]byte("anything"), false) {
 			t.Fatalf("%s: claim topic rules", c.name)
 		}
 		expired := map[string]any{"sub": "dev1", "exp": now - 3600}
