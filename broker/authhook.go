@@ -55,7 +55,8 @@ type AuthHook interface {
 }
 
 // AddAuthHook adds h to the chain of every listener, after the hooks added
-// before it and ahead of the built-in ones. Call it before Serve.
+// before it and ahead of the built-in ones. Call it before Serve, or on the
+// loop (Broker.Call).
 func (b *Broker) AddAuthHook(h AuthHook) { b.hooks = append(b.hooks, h) }
 
 // hook is a chain element: a built-in one sees the session (a JWT's claims)

@@ -15,13 +15,16 @@ import (
 )
 
 // deviceHook is an AuthHook as a program embedding midge would write: one
-// user with a fixed token, topics under readonly/ not publishable, hidden/
+// user with a fixed token, one banned client id, topics under readonly/ not publishable, hidden/
 // never delivered, forbidden/ not subscribable. It records whom it was
 // asked about (on the loop).
 type deviceHook struct{ seen []broker.Client }
 
 func (h *deviceHook) Authenticate(c broker.Client, password []byte) broker.Decision {
 	h.seen = append(h.seen, c)
+	if c.ID == "banned" {
+		return broker.Deny
+	}
 	if c.Username != "device" {
 		return broker.Defer
 	}
@@ -65,6 +68,7 @@ func TestAuthHookChain(t *testing.T) {
 		}
 	}
 	refused(&paho.Connect{ClientID: "bad", UsernameFlag: true, Username: "device", PasswordFlag: true, Password: []byte("nope")}, 0x86)
+	refused(&paho.Connect{ClientID: "banned"}, 0x87)                                       // denied without credentials: not authorised
 	refused(&paho.Connect{ClientID: "anon"}, 0x87)                                         // deferred, anonymous not allowed
 	refused(&paho.Connect{ClientID: "other", UsernameFlag: true, Username: "other"}, 0x86) // deferred: nothing vouches for the user
 	dev := dial5(t, addr, &paho.Connect{ClientID: "dev", CleanStart: true, UsernameFlag: true, Username: "device",
@@ -86,7 +90,7 @@ func TestAuthHookChain(t *testing.T) {
 	var seen []broker.Client
 	b.Call(func() { seen = append(seen, h.seen...) })
 	last := seen[len(seen)-1]
-	if len(seen) != 4 || last.ID != "dev" || last.Username != "device" || last.Anonymous || last.Listener != 0 || !last.Remote.IsValid() {
+	if len(seen) != 5 || last.ID != "dev" || last.Username != "device" || last.Anonymous || last.Listener != 0 || !last.Remote.IsValid() {
 		t.Fatalf("hook saw %+v", seen)
 	}
 }

@@ -105,9 +105,10 @@ func (c *conn) login(sec *security, id string, p *packet.Connect, body []byte, r
 		}
 		return true, nil
 	case Deny:
-		if creds {
-			b.logins.failed(src, b.now)
+		if !creds {
+			return false, errNotAuthed
 		}
+		b.logins.failed(src, b.now)
 		b.log.Noticef("Client %s from %s: credentials refused (user %q).", id, c.remote, p.Username)
 		return false, errBadLogin
 	}
@@ -170,6 +171,9 @@ func (c *conn) handleConnect(body []byte) error {
 			return c.refuse(errIDRejected)
 		}
 		id = sec.AutoIDPrefix + randomID()
+		if pl := c.pendingLogin(); pl != nil && pl.done {
+			id = pl.client.ID // the id the verified login was made with
+		}
 		assigned = true
 	}
 	// Keep alive against max_keepalive (Mosquitto: 3.x refused, 5.0 told).

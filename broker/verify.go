@@ -28,6 +28,7 @@ const (
 type pendingLogin struct {
 	connect []byte // the CONNECT body, handled again with the answer
 	bytes   int    // charged to the broker's verifyBytes
+	client  Client // who asked
 	done    bool
 	d       Decision
 	res     authResult
@@ -72,7 +73,7 @@ func (c *conn) verifyAsync(sec *security, cl Client, password []byte, body []byt
 	if b.verifyBytes+len(body) > verifyBudget {
 		return errVerifierBusy
 	}
-	p := &pendingLogin{connect: append([]byte(nil), body...), bytes: len(body)}
+	p := &pendingLogin{connect: append([]byte(nil), body...), bytes: len(body), client: cl}
 	j := verifyJob{c: c, p: p, hooks: sec.authn, client: cl, password: append([]byte(nil), password...)}
 	select {
 	case b.verifyQ <- j:

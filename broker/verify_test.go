@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"midge/broker"
 	"midge/broker/config"
 	"midge/broker/packet"
 	"midge/internal/testutil"
@@ -101,4 +102,31 @@ func TestSlowLoginsDoNotStallTheLoop(t *testing.T) {
 		}
 	}
 	t.Logf("ping round trip %v while %d argon2id logins (m=32 MiB, t=4) took %v", rtt, n+1, time.Since(sent))
+}
+
+// idHook records the client ids it is asked about.
+type idHook struct{ ids []string }
+
+func (h *idHook) Authenticate(c broker.Client, _ []byte) broker.Decision {
+	h.ids = append(h.ids, c.ID)
+	return broker.Defer
+}
+func (h *idHook) Authorize(broker.Client, broker.Access, []byte) broker.Decision { return broker.Defer }
+
+// A client without an id keeps the one assigned before its password was
+// verified: hooks and the CONNACK name the same.
+func TestVerifiedLoginKeepsAssignedID(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte(argon2Entry("dev", "secret", 1024, 1)), 0o600)
+	b, addr := testutil.StartBroker(t, func(c *config.Config) { c.PasswordFile = pw })
+	h := &idHook{}
+	b.Call(func() { b.AddAuthHook(h) })
+	r := testutil.Dial(t, addr)
+	ca := r.Connect(&packet.Connect{Version: packet.Version5, CleanStart: true, KeepAlive: 30,
+		UsernameFlag: true, Username: []byte("dev"), PasswordFlag: true, Password: []byte("secret")})
+	var ids []string
+	b.Call(func() { ids = h.ids })
+	if len(ids) != 1 || string(ca.Props.AssignedClientID) != ids[0] {
+		t.Fatalf("hook saw %q, CONNACK assigned %q", ids, ca.Props.AssignedClientID)
+	}
 }
