@@ -15,9 +15,9 @@ import (
 )
 
 // deviceHook is an AuthHook as a program embedding midge would write: one
-// user with a fixed token, one banned client id, topics under readonly/ not publishable, hidden/
-// never delivered, forbidden/ not subscribable. It records whom it was
-// asked about (on the loop).
+// user with a fixed token, one banned client id, topics under readonly/ not
+// publishable, hidden/ never delivered, forbidden/ not subscribable. It
+// records whom it was asked about (on the loop).
 type deviceHook struct{ seen []broker.Client }
 
 func (h *deviceHook) Authenticate(c broker.Client, password []byte) broker.Decision {
