@@ -96,6 +96,9 @@ func TestReloadEveryReloadableField(t *testing.T) {
 	b, _ := testutil.StartBroker(t, nil)
 	b.Logger().SetOutput(&logbuf)
 	for _, key := range keys {
+		if k := strings.TrimPrefix(key, "listener."); authFiles[k] != "" && !broker.AuthCompiled {
+			continue // built without password, ACL and JWT files
+		}
 		var cur *config.Config
 		b.Call(func() { cur = b.Config() })
 		next := *cur
