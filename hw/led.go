@@ -7,9 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/gpio/gpioreg"
 )
 
 // OpenLED opens an LED by spec: "sysfs:<name>" (the kernel's LED class under
@@ -24,11 +21,7 @@ func OpenLED(spec, root string) (LED, error) {
 	case "sysfs":
 		return openSysfsLED(root, name)
 	case "gpio":
-		p := gpioreg.ByName(name)
-		if p == nil {
-			return nil, ErrNotPresent
-		}
-		return &gpioLED{p: p}, nil
+		return openGPIOLED(name)
 	}
 	return nil, fmt.Errorf("LED %q: unknown kind %q (sysfs or gpio)", spec, kind)
 }
@@ -91,20 +84,6 @@ func (l *sysfsLED) Halt() error {
 	}
 	return nil
 }
-
-type gpioLED struct{ p gpio.PinIO }
-
-func (g *gpioLED) Name() string { return "gpio:" + g.p.Name() }
-
-func (g *gpioLED) Set(on bool) error {
-	lvl := gpio.Low
-	if on {
-		lvl = gpio.High
-	}
-	return g.p.Out(lvl)
-}
-
-func (g *gpioLED) Halt() error { return g.p.Out(gpio.Low) }
 
 // Pattern is what a status LED shows.
 type Pattern int

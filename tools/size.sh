@@ -3,11 +3,11 @@
 # table (file size and xz size, which is close to what squashfs-xz costs),
 # writes docs/size.md, and fails when a budget is exceeded.
 # Budgets (mipsle): full <= 6.0 MiB stripped and <= 2.0 MiB compressed;
-# minimal (plain TCP broker: -tags nocli,nopersist,nonet,notoml,noauth,nows) <= 2.8 MiB stripped.
+# minimal (plain TCP broker: -tags nocli,nopersist,nonet,notoml,noauth,nows,nogpio) <= 2.8 MiB stripped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-docs/size.md}
-MINIMAL_TAGS=nocli,nopersist,nonet,notoml,noauth,nows
+MINIMAL_TAGS=nocli,nopersist,nonet,notoml,noauth,nows,nogpio
 mkdir -p dist
 targets=(
 	"amd64|GOARCH=amd64"
@@ -52,7 +52,7 @@ rm -f dist/.midge-mipsle-syms
 	echo "Static (\`CGO_ENABLED=0\`), stripped (\`-trimpath -ldflags '-s -w'\`), MiB. The xz column is"
 	echo "\`xz -9e\` of the file, close to what it costs in an xz squashfs. Minimal = \`-tags $MINIMAL_TAGS\`:"
 	echo "the broker alone (no pub/sub/bench/log tools, no persistence, no password/ACL files, no"
-	echo "WebSockets, no TOML, no resolver). Full + TLS = \`-tags tls\`: TLS listeners (crypto/tls and"
+	echo "WebSockets, no TOML, no resolver, no GPIO LEDs: sysfs LEDs stay). Full + TLS = \`-tags tls\`: TLS listeners (crypto/tls and"
 	echo "x509) cost about 2.6 MiB on MIPS, which is why release cross builds leave them out unless"
 	echo "asked (\`BUILD_TAGS=tls\`, \`MIDGE_TAGS = tls\` in Buildroot, \`GO_PKG_TAGS:=tls\` in OpenWrt);"
 	echo "the full budget is checked without them, and compressed they stay under 2 MiB."
@@ -80,8 +80,9 @@ rm -f dist/.midge-mipsle-syms
 	echo "  use \`net\`; \`nonet\` builds take IP literals (and localhost) only."
 	echo "- Build tags: \`nocli\` (no pub/sub/bench/convert/log tools), \`nopersist\` (no"
 	echo "  persistence), \`noauth\` (no password/ACL files, so no crypto), \`nows\` (no WebSocket listeners), \`nonet\` (no resolver), \`notoml\` (mosquitto.conf only; the embedded"
-	echo "  defaults become a Go value that a test keeps equal to default.toml). The minimal"
-	echo "  build uses all six: the broker with Mosquitto-compatible configuration."
+	echo "  defaults become a Go value that a test keeps equal to default.toml), \`nogpio\` (no"
+	echo "  periph.io GPIO LEDs, about 15 KiB; sysfs LEDs stay). The minimal build uses all seven:"
+	echo "  the broker with Mosquitto-compatible configuration."
 	echo "- Still large: the Go runtime (about 0.8 MiB of symbols on MIPS) and, in the full build,"
 	echo "  go-toml's reflection-driven decoder (about 0.2 MiB of symbols plus its share of reflect)."
 } > "$OUT"

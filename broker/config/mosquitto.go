@@ -217,17 +217,11 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 		if im.perLn, err = parseBool(args); err == nil && im.perLn && im.secSeen != "" {
 			return fmt.Errorf("must be set before any other security option (%s)", im.secSeen)
 		}
-	case "password_file", "acl_file", "auto_id_prefix":
+	case "password_file", "acl_file", "auto_id_prefix", "allow_anonymous", "allow_zero_length_clientid":
 		if im.secSeen == "" {
 			im.secSeen = where + " " + key
 		}
-		v := &rest
-		if im.perLn {
-			l := im.current()
-			*map[string]**string{"password_file": &l.PasswordFile, "acl_file": &l.ACLFile, "auto_id_prefix": &l.AutoIDPrefix}[key] = v
-		} else {
-			*map[string]*string{"password_file": &c.PasswordFile, "acl_file": &c.ACLFile, "auto_id_prefix": &c.AutoIDPrefix}[key] = rest
-		}
+		err = im.security(key, args, rest)
 	case "listener_allow_anonymous": // Mosquitto 2.1: per listener whatever per_listener_settings says
 		var v bool
 		if v, err = parseBool(args); err == nil {
@@ -236,21 +230,6 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 	case "listener_auto_id_prefix":
 		v := rest
 		im.current().AutoIDPrefix = &v
-	case "allow_anonymous", "allow_zero_length_clientid":
-		if im.secSeen == "" {
-			im.secSeen = where + " " + key
-		}
-		var v bool
-		if v, err = parseBool(args); err != nil {
-			return err
-		}
-		if im.perLn {
-			l := im.current()
-			*map[string]**bool{"allow_anonymous": &l.AllowAnonymous, "allow_zero_length_clientid": &l.AllowZeroLengthClientID}[key] = &v
-		} else {
-			*map[string]*bool{"allow_anonymous": &c.AllowAnonymous, "allow_zero_length_clientid": &c.AllowZeroLengthClientID}[key] = v
-			im.anonSet = im.anonSet || key == "allow_anonymous"
-		}
 	case "max_keepalive":
 		c.MaxKeepalive, err = parseInt(args)
 	case "max_packet_size":
@@ -286,8 +265,15 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 	case "message_size_limit", "max_inflight_bytes", "max_queued_bytes", "memory_limit":
 		var n int
 		if n, err = parseInt(args); err == nil {
-			dst := map[string]*int{"message_size_limit": &c.MessageSizeLimit, "max_inflight_bytes": &c.MaxInflightBytes,
-				"max_queued_bytes": &c.MaxQueuedBytes, "memory_limit": &c.MemoryLimit}[key]
+			dst := &c.MessageSizeLimit
+			switch key {
+			case "max_inflight_bytes":
+				dst = &c.MaxInflightBytes
+			case "max_queued_bytes":
+				dst = &c.MaxQueuedBytes
+			case "memory_limit":
+				dst = &c.MemoryLimit
+			}
 			if n <= 0 {
 				im.note(where, key, fmt.Sprintf("%d (unlimited) replaced by midge's default %d", n, *dst))
 			} else {
@@ -316,8 +302,19 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 		}
 	case "cafile", "capath", "certfile", "keyfile", "crlfile", "tls_version":
 		l := im.current()
-		dst := map[string]*string{"cafile": &l.CAFile, "capath": &l.CAPath, "certfile": &l.CertFile,
-			"keyfile": &l.KeyFile, "crlfile": &l.CRLFile, "tls_version": &l.TLSVersion}[key]
+		dst := &l.CAFile
+		switch key {
+		case "capath":
+			dst = &l.CAPath
+		case "certfile":
+			dst = &l.CertFile
+		case "keyfile":
+			dst = &l.KeyFile
+		case "crlfile":
+			dst = &l.CRLFile
+		case "tls_version":
+			dst = &l.TLSVersion
+		}
 		*dst = rest
 		if key == "tls_version" && rest == "tlsv1.1" {
 			im.note(where, key, "TLS 1.1 is not offered; the minimum is TLS 1.2")
@@ -332,8 +329,14 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 		var v bool
 		if v, err = parseBool(args); err == nil {
 			l := im.current()
-			*map[string]*bool{"require_certificate": &l.RequireCertificate, "use_identity_as_username": &l.UseIdentityAsUsername,
-				"use_subject_as_username": &l.UseSubjectAsUsername}[key] = v
+			switch key {
+			case "require_certificate":
+				l.RequireCertificate = v
+			case "use_identity_as_username":
+				l.UseIdentityAsUsername = v
+			default:
+				l.UseSubjectAsUsername = v
+			}
 		}
 	case "psk_hint", "psk_file":
 		im.note(where, key, "TLS-PSK is not available in Go's TLS; use certificates (see docs/mosquitto-migration.md)")
@@ -420,6 +423,42 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 		return fmt.Errorf("unknown configuration directive")
 	}
 	return err
+}
+
+// security sets a security option: the current listener's own under
+// per_listener_settings, the global one otherwise.
+func (im *importer) security(key string, args []string, rest string) error {
+	c, l := im.c, im.current()
+	var gs, ls = &c.PasswordFile, &l.PasswordFile
+	var gb, lb = &c.AllowAnonymous, &l.AllowAnonymous
+	switch key {
+	case "acl_file":
+		gs, ls = &c.ACLFile, &l.ACLFile
+	case "auto_id_prefix":
+		gs, ls = &c.AutoIDPrefix, &l.AutoIDPrefix
+	case "allow_zero_length_clientid":
+		gb, lb = &c.AllowZeroLengthClientID, &l.AllowZeroLengthClientID
+	}
+	switch key {
+	case "password_file", "acl_file", "auto_id_prefix":
+		if im.perLn {
+			*ls = &rest
+		} else {
+			*gs = rest
+		}
+		return nil
+	}
+	v, err := parseBool(args)
+	switch {
+	case err != nil:
+		return err
+	case im.perLn:
+		*lb = &v
+	default:
+		*gb = v
+		im.anonSet = im.anonSet || key == "allow_anonymous"
+	}
+	return nil
 }
 
 // defaultListener is the listener `port` and `bind_address` configure.

@@ -49,9 +49,9 @@ func merge(dst, src reflect.Value, prefix string, restart *[]string) {
 			// The same tables (listeners): their reloadable fields apply,
 			// any other change needs a restart and is reported once.
 			out := reflect.MakeSlice(f.Type, d.Len(), d.Len())
-			reflect.Copy(out, d)
 			var inner []string
 			for j := 0; j < out.Len(); j++ {
+				out.Index(j).Set(d.Index(j))
 				merge(out.Index(j), s.Index(j), key, &inner)
 			}
 			if len(inner) > 0 {

@@ -14,6 +14,7 @@ import (
 	boardconfigs "midge/board-configs"
 	"midge/broker"
 	"midge/broker/config"
+	"midge/hw"
 )
 
 // features lists the optional subsystems compiled into this binary.
@@ -36,6 +37,9 @@ func runVersion(args []string) int {
 	}
 	if broker.TLSCompiled {
 		all = append(all, "tls")
+	}
+	if hw.GPIOCompiled {
+		all = append(all, "gpio-leds")
 	}
 	sort.Strings(all[2:])
 	f := strings.Join(all, " ")
