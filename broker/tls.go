@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"midge/broker/config"
+	"midge/internal/tlsfiles"
 	"midge/platform"
 )
 
@@ -76,7 +76,7 @@ func (t *tlsListener) reload(lc config.Listener) error {
 		}
 	}
 	if lc.CAFile != "" || lc.CAPath != "" {
-		pool, err := loadCAs(lc.CAFile, lc.CAPath)
+		pool, err := tlsfiles.LoadCAs(lc.CAFile, lc.CAPath)
 		if err != nil {
 			return err
 		}
@@ -104,35 +104,6 @@ func (t *tlsListener) reload(lc config.Listener) error {
 	}
 	t.current.Store(cfg)
 	return nil
-}
-
-func loadCAs(file, dir string) (*x509.CertPool, error) {
-	pool := x509.NewCertPool()
-	var files []string
-	if file != "" {
-		files = append(files, file)
-	}
-	if dir != "" {
-		ents, err := os.ReadDir(dir)
-		if err != nil {
-			return nil, fmt.Errorf("capath: %w", err)
-		}
-		for _, e := range ents {
-			if !e.IsDir() {
-				files = append(files, filepath.Join(dir, e.Name()))
-			}
-		}
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("cafile: %w", err)
-		}
-		if !pool.AppendCertsFromPEM(data) && f == file {
-			return nil, fmt.Errorf("cafile %s: no PEM certificate", f)
-		}
-	}
-	return pool, nil
 }
 
 func loadCRL(file string) (map[string]bool, error) {

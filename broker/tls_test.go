@@ -5,15 +5,8 @@ package broker_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,64 +21,6 @@ import (
 )
 
 // testPKI is a CA made in the test, with certificates it signs.
-type testPKI struct {
-	t    *testing.T
-	dir  string
-	ca   *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-	n    int64
-}
-
-func newPKI(t *testing.T) *testPKI {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "midge test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(der)
-	p := &testPKI{t: t, dir: t.TempDir(), ca: ca, key: key, pool: x509.NewCertPool(), n: 1}
-	p.pool.AddCert(ca)
-	p.write("ca.pem", "CERTIFICATE", der)
-	return p
-}
-
-func (p *testPKI) write(name, typ string, der []byte) string {
-	path := filepath.Join(p.dir, name)
-	os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600)
-	return path
-}
-
-// issue makes a certificate for cn (server when server is true), valid
-// from notBefore to notAfter; it returns the cert and key file paths.
-func (p *testPKI) issue(name, cn string, server bool, notAfter time.Time) (string, string, tls.Certificate) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	p.n++
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(p.n), Subject: pkix.Name{CommonName: cn, Organization: []string{"midge"}},
-		NotBefore: time.Now().Add(-2 * time.Hour), NotAfter: notAfter, KeyUsage: x509.KeyUsageDigitalSignature}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
-	} else {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.key)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	kd, _ := x509.MarshalECPrivateKey(key)
-	cert := p.write(name+".pem", "CERTIFICATE", der)
-	kf := p.write(name+".key", "EC PRIVATE KEY", kd)
-	pair, err := tls.LoadX509KeyPair(cert, kf)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return cert, kf, pair
-}
-
 func dialTLS(t *testing.T, addr, id string, roots *x509.CertPool, cert *tls.Certificate) (mqtt.Client, error) {
 	tc := &tls.Config{RootCAs: roots}
 	if cert != nil {
@@ -103,25 +38,25 @@ func dialTLS(t *testing.T, addr, id string, roots *x509.CertPool, cert *tls.Cert
 }
 
 func TestTLSListener(t *testing.T) {
-	pki := newPKI(t)
-	certFile, keyFile, _ := pki.issue("server", "127.0.0.1", true, time.Now().Add(time.Hour))
-	_, _, client := pki.issue("client", "device-1", false, time.Now().Add(time.Hour))
-	_, _, expired := pki.issue("old", "device-2", false, time.Now().Add(-time.Minute))
-	acl := filepath.Join(pki.dir, "acl")
+	pki := testutil.NewPKI(t)
+	certFile, keyFile, _ := pki.Issue("server", "127.0.0.1", true, time.Now().Add(time.Hour))
+	_, _, client := pki.Issue("client", "device-1", false, time.Now().Add(time.Hour))
+	_, _, expired := pki.Issue("old", "device-2", false, time.Now().Add(-time.Minute))
+	acl := filepath.Join(pki.Dir, "acl")
 	os.WriteFile(acl, []byte("topic read devices/#\nuser device-1\ntopic readwrite devices/device-1/#\n"), 0o600)
 	var cfg *config.Config
 	b, _ := testutil.StartBroker(t, func(c *config.Config) {
 		c.Listeners = append(c.Listeners,
 			config.Listener{Port: 0, BindAddress: "127.0.0.1", Protocol: "mqtt", CertFile: certFile, KeyFile: keyFile},
 			config.Listener{Port: 0, BindAddress: "127.0.0.1", Protocol: "mqtt", CertFile: certFile, KeyFile: keyFile,
-				CAFile: filepath.Join(pki.dir, "ca.pem"), RequireCertificate: true, UseIdentityAsUsername: true})
+				CAFile: filepath.Join(pki.Dir, "ca.pem"), RequireCertificate: true, UseIdentityAsUsername: true})
 		c.ACLFile = acl
 		cfg = c
 	})
 	plain, server, mutual := b.Addrs()[0].String(), b.Addrs()[1].String(), b.Addrs()[2].String()
 	_ = plain
 	// Server authentication only.
-	c, err := dialTLS(t, server, "tls1", pki.pool, nil)
+	c, err := dialTLS(t, server, "tls1", pki.Pool, nil)
 	if err != nil {
 		t.Fatalf("TLS connect: %v", err)
 	}
@@ -130,13 +65,13 @@ func TestTLSListener(t *testing.T) {
 	}
 	// Client certificates: refused without one, refused when expired, and
 	// the certificate's CN is the user name the ACL sees.
-	if _, err := dialTLS(t, mutual, "nocert", pki.pool, nil); err == nil {
+	if _, err := dialTLS(t, mutual, "nocert", pki.Pool, nil); err == nil {
 		t.Fatal("connected without a client certificate")
 	}
-	if _, err := dialTLS(t, mutual, "expired", pki.pool, &expired); err == nil {
+	if _, err := dialTLS(t, mutual, "expired", pki.Pool, &expired); err == nil {
 		t.Fatal("connected with an expired certificate")
 	}
-	dev, err := dialTLS(t, mutual, "dev", pki.pool, &client)
+	dev, err := dialTLS(t, mutual, "dev", pki.Pool, &client)
 	if err != nil {
 		t.Fatalf("client certificate refused: %v", err)
 	}
@@ -159,14 +94,14 @@ func TestTLSListener(t *testing.T) {
 	}
 	// Reload: a new certificate is served to new clients, connected ones
 	// stay; a broken file keeps the old certificate.
-	newCert, newKey, _ := pki.issue("server2", "127.0.0.1", true, time.Now().Add(2*time.Hour))
-	newSerial := pki.n
+	newCert, newKey, _ := pki.Issue("server2", "127.0.0.1", true, time.Now().Add(2*time.Hour))
+	newSerial := pki.Serial
 	os.Rename(newCert, certFile)
 	os.Rename(newKey, keyFile)
 	if err := b.Reload(cfg); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := tls.Dial("tcp", server, &tls.Config{RootCAs: pki.pool})
+	conn, err := tls.Dial("tcp", server, &tls.Config{RootCAs: pki.Pool})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +115,7 @@ func TestTLSListener(t *testing.T) {
 	}
 	os.WriteFile(certFile, []byte("garbage"), 0o600)
 	b.Reload(cfg)
-	if _, err := dialTLS(t, server, "after-bad-reload", pki.pool, nil); err != nil {
+	if _, err := dialTLS(t, server, "after-bad-reload", pki.Pool, nil); err != nil {
 		t.Fatalf("a broken certificate file replaced the working one: %v", err)
 	}
 	_ = broker.TLSCompiled
@@ -188,8 +123,8 @@ func TestTLSListener(t *testing.T) {
 
 // ciphers limits the TLS 1.2 suites; tls_version is the minimum version.
 func TestTLSCiphersAndVersion(t *testing.T) {
-	pki := newPKI(t)
-	certFile, keyFile, _ := pki.issue("server", "127.0.0.1", true, time.Now().Add(time.Hour))
+	pki := testutil.NewPKI(t)
+	certFile, keyFile, _ := pki.Issue("server", "127.0.0.1", true, time.Now().Add(time.Hour))
 	b, _ := testutil.StartBroker(t, func(c *config.Config) {
 		c.Listeners = append(c.Listeners,
 			config.Listener{BindAddress: "127.0.0.1", Protocol: "mqtt", CertFile: certFile, KeyFile: keyFile,
@@ -198,7 +133,7 @@ func TestTLSCiphersAndVersion(t *testing.T) {
 	})
 	limited, tls13 := b.Addrs()[1].String(), b.Addrs()[2].String()
 	dial := func(addr string, maxVersion uint16, suites ...uint16) (tls.ConnectionState, error) {
-		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pki.pool, MaxVersion: maxVersion, CipherSuites: suites})
+		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pki.Pool, MaxVersion: maxVersion, CipherSuites: suites})
 		if err != nil {
 			return tls.ConnectionState{}, err
 		}
@@ -223,52 +158,37 @@ func TestTLSCiphersAndVersion(t *testing.T) {
 	}
 }
 
-// crl writes a revocation list of the given serials.
-func (p *testPKI) crl(name string, serials ...int64) string {
-	var entries []x509.RevocationListEntry
-	for _, n := range serials {
-		entries = append(entries, x509.RevocationListEntry{SerialNumber: big.NewInt(n), RevocationTime: time.Now()})
-	}
-	p.n++
-	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(p.n), ThisUpdate: time.Now().Add(-time.Minute),
-		NextUpdate: time.Now().Add(time.Hour), RevokedCertificateEntries: entries}, p.ca, p.key)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return p.write(name, "X509 CRL", der)
-}
-
 // crlfile refuses revoked client certificates; SIGHUP reads a new CRL and
 // keeps the clients already connected.
 func TestTLSRevocationListReload(t *testing.T) {
-	pki := newPKI(t)
-	certFile, keyFile, _ := pki.issue("server", "127.0.0.1", true, time.Now().Add(time.Hour))
-	_, _, dev1 := pki.issue("dev1", "device-1", false, time.Now().Add(time.Hour))
-	serial1 := pki.n
-	_, _, dev2 := pki.issue("dev2", "device-2", false, time.Now().Add(time.Hour))
-	serial2 := pki.n
-	crl := pki.crl("crl.pem", serial2)
+	pki := testutil.NewPKI(t)
+	certFile, keyFile, _ := pki.Issue("server", "127.0.0.1", true, time.Now().Add(time.Hour))
+	_, _, dev1 := pki.Issue("dev1", "device-1", false, time.Now().Add(time.Hour))
+	serial1 := pki.Serial
+	_, _, dev2 := pki.Issue("dev2", "device-2", false, time.Now().Add(time.Hour))
+	serial2 := pki.Serial
+	crl := pki.CRL("crl.pem", serial2)
 	var cfg *config.Config
 	b, _ := testutil.StartBroker(t, func(c *config.Config) {
 		c.Listeners = append(c.Listeners, config.Listener{BindAddress: "127.0.0.1", Protocol: "mqtt", CertFile: certFile, KeyFile: keyFile,
-			CAFile: filepath.Join(pki.dir, "ca.pem"), CRLFile: crl, RequireCertificate: true, UseIdentityAsUsername: true})
+			CAFile: filepath.Join(pki.Dir, "ca.pem"), CRLFile: crl, RequireCertificate: true, UseIdentityAsUsername: true})
 		cfg = c
 	})
 	addr := b.Addrs()[1].String()
-	if _, err := dialTLS(t, addr, "d2", pki.pool, &dev2); err == nil {
+	if _, err := dialTLS(t, addr, "d2", pki.Pool, &dev2); err == nil {
 		t.Fatal("a revoked certificate was accepted")
 	}
-	c1, err := dialTLS(t, addr, "d1", pki.pool, &dev1)
+	c1, err := dialTLS(t, addr, "d1", pki.Pool, &dev1)
 	if err != nil {
 		t.Fatalf("a valid certificate was refused: %v", err)
 	}
 	// Revoke device-1 too: new connections with it are refused, the one
 	// already up stays.
-	os.Rename(pki.crl("crl2.pem", serial1, serial2), crl)
+	os.Rename(pki.CRL("crl2.pem", serial1, serial2), crl)
 	if err := b.Reload(cfg); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dialTLS(t, addr, "d1-again", pki.pool, &dev1); err == nil {
+	if _, err := dialTLS(t, addr, "d1-again", pki.Pool, &dev1); err == nil {
 		t.Fatal("the reloaded CRL was not applied")
 	}
 	if !c1.IsConnected() {
@@ -277,7 +197,7 @@ func TestTLSRevocationListReload(t *testing.T) {
 	// A broken CRL keeps the one in use.
 	os.WriteFile(crl, []byte("garbage"), 0o600)
 	b.Reload(cfg)
-	if _, err := dialTLS(t, addr, "d1-third", pki.pool, &dev1); err == nil {
+	if _, err := dialTLS(t, addr, "d1-third", pki.Pool, &dev1); err == nil {
 		t.Fatal("a broken CRL file replaced the one in use")
 	}
 }
@@ -289,15 +209,15 @@ func TestTLSRevocationListReload(t *testing.T) {
 func TestMosquittoClientsOverTLS(t *testing.T) {
 	pubBin := testutil.Need(t, "mosquitto_pub")
 	subBin := testutil.Need(t, "mosquitto_sub")
-	pki := newPKI(t)
-	certFile, keyFile, _ := pki.issue("server", "127.0.0.1", true, time.Now().Add(time.Hour))
-	devCert, devKey, _ := pki.issue("dev", "device-1", false, time.Now().Add(time.Hour))
-	appCert, appKey, _ := pki.issue("app", "dashboard", false, time.Now().Add(time.Hour))
-	acl := filepath.Join(pki.dir, "acl")
+	pki := testutil.NewPKI(t)
+	certFile, keyFile, _ := pki.Issue("server", "127.0.0.1", true, time.Now().Add(time.Hour))
+	devCert, devKey, _ := pki.Issue("dev", "device-1", false, time.Now().Add(time.Hour))
+	appCert, appKey, _ := pki.Issue("app", "dashboard", false, time.Now().Add(time.Hour))
+	acl := filepath.Join(pki.Dir, "acl")
 	os.WriteFile(acl, []byte("user dashboard\ntopic read devices/#\npattern write devices/%u/#\n"), 0o600)
 	b, _ := testutil.StartBroker(t, func(c *config.Config) {
 		c.Listeners = append(c.Listeners, config.Listener{BindAddress: "127.0.0.1", Protocol: "mqtt", CertFile: certFile, KeyFile: keyFile,
-			CAFile: filepath.Join(pki.dir, "ca.pem"), RequireCertificate: true, UseIdentityAsUsername: true,
+			CAFile: filepath.Join(pki.Dir, "ca.pem"), RequireCertificate: true, UseIdentityAsUsername: true,
 			Ciphers: []string{"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"}})
 		c.ACLFile = acl
 	})
@@ -305,7 +225,7 @@ func TestMosquittoClientsOverTLS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	tlsArgs := func(cert, key string, extra ...string) []string {
-		return append([]string{"-h", "127.0.0.1", "-p", port, "--cafile", filepath.Join(pki.dir, "ca.pem"), "--cert", cert, "--key", key}, extra...)
+		return append([]string{"-h", "127.0.0.1", "-p", port, "--cafile", filepath.Join(pki.Dir, "ca.pem"), "--cert", cert, "--key", key}, extra...)
 	}
 	var out bytes.Buffer
 	sub := exec.CommandContext(ctx, subBin, tlsArgs(appCert, appKey, "-t", "devices/#", "-v", "-C", "1", "-V", "mqttv5")...)

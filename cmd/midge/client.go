@@ -25,7 +25,12 @@ type clientOpts struct {
 	willTopic, willPayload                        string
 	willQoS                                       int
 	willRetain                                    bool
+	// TLS, like mosquitto_pub's: any CA option turns it on.
+	cafile, capath, cert, key, tlsVersion string
+	osCerts, insecure                     bool
 }
+
+func (o *clientOpts) tls() bool { return o.cafile != "" || o.capath != "" || o.osCerts }
 
 func (o *clientOpts) protocol() (byte, error) {
 	switch o.version {
@@ -56,10 +61,25 @@ func dial(o *clientOpts, name string) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := net.JoinHostPort(o.host, o.port)
+	port := o.port
+	if port == "" {
+		port = "1883"
+		if o.tls() {
+			port = "8883"
+		}
+	}
+	addr := net.JoinHostPort(o.host, port)
 	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("connection to %s failed: %v", addr, err)
+	}
+	if o.tls() {
+		if nc, err = tlsClient(nc, o); err != nil {
+			return nil, err
+		}
+	} else if o.cert != "" || o.key != "" {
+		nc.Close()
+		return nil, errors.New("--cert and --key need --cafile, --capath or --tls-use-os-certs")
 	}
 	c := &client{conn: nc, r: bufio.NewReader(nc), version: v, debug: o.debug, name: name}
 	id := o.id

@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	midgeBin = filepath.Join(dir, "midge")
-	build := exec.Command("go", "build", "-o", midgeBin, ".")
+	build := exec.Command("go", "build", "-tags", testTags, "-o", midgeBin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		os.Stderr.Write(out)
@@ -43,6 +43,10 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
+
+// testTags are the build tags of the binary under test: the test's own
+// (tls_test.go adds "tls").
+var testTags = ""
 
 var listenRe = regexp.MustCompile(`listen socket on (127\.0\.0\.1:(\d+))`)
 

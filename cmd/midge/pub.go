@@ -16,7 +16,7 @@ import (
 // addConnFlags registers the connection flags of mosquitto_pub/sub.
 func addConnFlags(fs *flag.FlagSet, o *clientOpts) {
 	fs.StringVar(&o.host, "h", "localhost", "broker host")
-	fs.StringVar(&o.port, "p", "1883", "broker port")
+	fs.StringVar(&o.port, "p", "", "broker port (1883, or 8883 with TLS)")
 	fs.StringVar(&o.id, "i", "", "client id")
 	fs.StringVar(&o.idPrefix, "I", "", "client id prefix")
 	fs.StringVar(&o.user, "u", "", "user name")
@@ -30,6 +30,13 @@ func addConnFlags(fs *flag.FlagSet, o *clientOpts) {
 	fs.StringVar(&o.willPayload, "will-payload", "", "will payload")
 	fs.IntVar(&o.willQoS, "will-qos", 0, "will QoS")
 	fs.BoolVar(&o.willRetain, "will-retain", false, "retain the will")
+	fs.StringVar(&o.cafile, "cafile", "", "TLS: trust the CAs in this PEM file")
+	fs.StringVar(&o.capath, "capath", "", "TLS: trust the CAs in the files of this directory")
+	fs.BoolVar(&o.osCerts, "tls-use-os-certs", false, "TLS: trust the system's CAs")
+	fs.StringVar(&o.cert, "cert", "", "TLS: client certificate (PEM)")
+	fs.StringVar(&o.key, "key", "", "TLS: client key (PEM)")
+	fs.BoolVar(&o.insecure, "insecure", false, "TLS: do not check that the server certificate names the host")
+	fs.StringVar(&o.tlsVersion, "tls-version", "", "TLS: minimum version, tlsv1.2 (default) or tlsv1.3")
 }
 
 func checkOpts(o *clientOpts) bool {
