@@ -93,14 +93,24 @@ func (jwtHook) authorize(s *session, _ Client, a Access, topic []byte) Decision 
 // a client without a user name it defers.
 type passwordHook struct{ p *auth.Passwords }
 
-func (h passwordHook) authenticate(c Client, password []byte, _ *authResult) Decision {
+func (h passwordHook) authenticate(c Client, password []byte, r *authResult) Decision {
 	if c.Anonymous {
 		return Defer
 	}
 	if h.p.Check(c.Username, password) {
+		r.cred, _ = h.p.Fingerprint(c.Username)
 		return Allow
 	}
 	return Deny
+}
+
+// credValid reports whether user's password file entry is still cred.
+func (af *authFiles) credValid(user string, cred uint64) bool {
+	if !af.hasPasswords() {
+		return false
+	}
+	fp, ok := af.passwords.Fingerprint(user)
+	return ok && fp == cred
 }
 
 func (passwordHook) authorize(*session, Client, Access, []byte) Decision { return Defer }

@@ -24,6 +24,8 @@ func loadAuthFiles(passwordFile, aclFile, jwtFile string) (*authFiles, error) {
 
 func (af *authFiles) hooks() (authn, authz []hook) { return nil, nil }
 
+func (af *authFiles) credValid(string, uint64) bool { return true }
+
 func (b *Broker) registerBuiltinAuth() {}
 
 // No built-in credential checks: nothing waits for a verifier.

@@ -341,3 +341,49 @@ func TestPerListenerSecurity(t *testing.T) {
 		t.Fatalf("got %s %q: the reloaded listener ACL was not applied", p.Topic, p.Payload)
 	}
 }
+
+// SIGHUP ends the connections the new files no longer let in, like
+// Mosquitto: a user removed from the password file, a user whose entry
+// changed, and anonymous clients once allow_anonymous is off. The others
+// stay connected.
+func TestReloadDisconnectsRevokedClients(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	entry := func(u string) string {
+		h, _ := auth.Encode(auth.SHA512, []byte(u+"-pass"))
+		return u + ":" + h + "\n"
+	}
+	alice, bob, carol := entry("alice"), entry("bob"), entry("carol")
+	os.WriteFile(pw, []byte(alice+bob+carol), 0o600)
+	var cfg *config.Config
+	b, addr := testutil.StartBroker(t, func(c *config.Config) {
+		c.AllowAnonymous = true
+		c.PasswordFile = pw
+		cfg = c
+	})
+	clients := map[string]*testutil.Raw{}
+	for _, u := range []string{"alice", "bob", "carol"} {
+		clients[u] = connect(t, addr, u, packet.Version5, true, login(u))
+	}
+	clients["anon"] = connect(t, addr, "anon", packet.Version5, true, nil)
+	legacy := connect(t, addr, "legacy", packet.Version311, true, login("bob")) // 3.1.1: closed without DISCONNECT
+
+	os.WriteFile(pw, []byte(alice+entry("carol")), 0o600) // bob removed, carol's entry re-made
+	next := *cfg
+	next.AllowAnonymous = false
+	if err := b.Reload(&next); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"bob", "carol", "anon"} {
+		h, body, err := clients[u].TryRead(2 * time.Second)
+		var d packet.Disconnect
+		if err != nil || h.Type != packet.DISCONNECT || packet.DecodeDisconnect(&d, h.Type, body, packet.Version5) != nil || d.Reason != packet.AdministrativeAction {
+			t.Errorf("%s: %s %v, want DISCONNECT 0x98", u, h.Type, err)
+		}
+	}
+	legacy.ExpectClosed(2 * time.Second)
+	clients["alice"].Send(packet.AppendPingreq(nil))
+	if h, _ := clients["alice"].Read(2 * time.Second); h.Type != packet.PINGRESP {
+		t.Fatalf("alice: %s", h.Type)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"midge/broker/config"
+	"midge/broker/packet"
 )
 
 // Client is who an AuthHook decides about.
@@ -70,6 +71,7 @@ type hook interface {
 type authResult struct {
 	claims   sessionClaims
 	username string // the user name a token named, for a client that gave none
+	cred     uint64 // the password file entry that matched (0: none)
 }
 
 // security is what the clients of one listener are checked against:
@@ -160,6 +162,32 @@ func (b *Broker) allowed(s *session, a Access, topic []byte) bool {
 		}
 	}
 	return true
+}
+
+// recheck ends, after a reload, the connections the new security options
+// no longer let in, as Mosquitto does: anonymous clients where anonymous
+// access was turned off, and clients whose password file entry was removed
+// or changed. Clients let in by a certificate, a token, an AUTH exchange or
+// a hook stay; topic access is checked against the new rules from now on.
+func (b *Broker) recheck() {
+	for _, c := range b.conns {
+		if c == nil || c.state != stateConnected || c.sess == nil {
+			continue
+		}
+		s, sec := c.sess, c.ln.sec
+		why := ""
+		switch {
+		case s.anonymous && !sec.AllowAnonymous:
+			why = "anonymous access is off"
+		case s.cred() != 0 && !sec.files.credValid(s.user(), s.cred()):
+			why = "its password file entry is gone or changed"
+		default:
+			continue
+		}
+		b.log.Noticef("Client %s disconnected by the reload: %s.", s.id, why)
+		c.sendDisconnect(packet.AdministrativeAction)
+		c.close(false)
+	}
 }
 
 // credentialChecks reports whether any hook judges credentials, so failed

@@ -511,6 +511,7 @@ func (b *Broker) Reload(next *config.Config) error {
 			l.sec = secs[i]
 			l.cfg = merged.Listeners[i] // its reloadable fields
 		}
+		b.recheck()
 		b.cfg = merged
 		b.log.setKinds(merged.Log.Types, b.log.verbose)
 		b.log.setDests(merged.Log.Dest)

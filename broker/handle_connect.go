@@ -260,7 +260,7 @@ func (c *conn) handleConnect(body []byte) error {
 	}
 	if p.WillFlag {
 		who := session{id: id, anonymous: !p.UsernameFlag && !authed, lnIdx: c.ln.idx}
-		who.setIdent(string(p.Username), res.claims)
+		who.setIdent(string(p.Username), res.claims, 0)
 		if !b.allowed(&who, AccessPublish, p.WillTopic) {
 			return c.refuse(errWillDenied)
 		}
@@ -291,7 +291,7 @@ func (c *conn) handleConnect(body []byte) error {
 	s.version = c.version
 	s.lnIdx = c.ln.idx
 	s.anonymous = !p.UsernameFlag && !authed
-	s.setIdent(string(p.Username), res.claims)
+	s.setIdent(string(p.Username), res.claims, res.cred)
 	s.conn = c
 	c.sess = s
 

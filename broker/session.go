@@ -52,6 +52,7 @@ type session struct {
 type sessIdent struct {
 	user   string
 	claims sessionClaims // a JWT's topic rules (nil: none)
+	cred   uint64        // the password file entry it logged in with (0: not by password)
 }
 
 func (s *session) user() string {
@@ -69,12 +70,19 @@ func (s *session) claims() sessionClaims {
 }
 
 // setIdent records who the session is.
-func (s *session) setIdent(user string, claims sessionClaims) {
+func (s *session) setIdent(user string, claims sessionClaims, cred uint64) {
 	if user == "" && claims == nil {
 		s.ident = nil
 		return
 	}
-	s.ident = &sessIdent{user: user, claims: claims}
+	s.ident = &sessIdent{user: user, claims: claims, cred: cred}
+}
+
+func (s *session) cred() uint64 {
+	if s.ident == nil {
+		return 0
+	}
+	return s.ident.cred
 }
 
 type subscription struct {

@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"strconv"
 	"strings"
@@ -142,6 +143,21 @@ func parseHash(s string) (hash, error) {
 
 // Len is the number of users.
 func (p *Passwords) Len() int { return len(p.users) }
+
+// Fingerprint identifies user's entry, so a session can tell after a reload
+// whether the entry it logged in with is still there unchanged.
+func (p *Passwords) Fingerprint(user string) (uint64, bool) {
+	h, ok := p.users[user]
+	if !ok {
+		return 0, false
+	}
+	f := fnv.New64a()
+	fmt.Fprintf(f, "%s %d %d %d %d ", h.kind, h.iterations, h.memory, h.time, h.threads)
+	f.Write(h.salt)
+	f.Write(h.sum)
+	f.Write(h.serverKey)
+	return f.Sum64() | 1, true // never 0, which means "not by password"
+}
 
 // Check reports whether password is user's, comparing in constant time.
 func (p *Passwords) Check(user string, password []byte) bool {
