@@ -121,10 +121,12 @@ func qos0Allocs(t *testing.T, mutate func(*config.Config)) {
 	}
 }
 
-func BenchmarkQoS0FanOut(b *testing.B) {
+func BenchmarkQoS0FanOut(b *testing.B) { benchFanOut(b, nil) }
+
+func benchFanOut(b *testing.B, mutate func(*config.Config)) {
 	for _, n := range []int{1, 10, 100} {
 		b.Run("subscribers="+itoa(n), func(b *testing.B) {
-			h := newHarness(b)
+			h := newHarnessWith(b, mutate)
 			pub := h.conn("pub", packet.Version311)
 			subs := make([]*conn, n)
 			for i := range subs {
