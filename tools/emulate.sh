@@ -29,6 +29,7 @@ goenv() {
 }
 
 cat > "$work/midge.toml" <<CONF
+allow_anonymous = true
 [[listener]]
 port = 0
 bind_address = "127.0.0.1"

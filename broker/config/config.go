@@ -233,8 +233,8 @@ func LoadWithBoard(path, board string) (*Config, error) {
 		if data, err = os.ReadFile(path); err != nil {
 			return nil, err
 		}
-		if board == "" && !IsMosquitto(path, data) {
-			board = peekBoard(data)
+		if b, _ := peek(data); board == "" && !IsMosquitto(path, data) {
+			board = b
 		}
 	}
 	base := Default()
@@ -258,6 +258,9 @@ func LoadWithBoard(path, board string) (*Config, error) {
 	} else {
 		base.Listeners = nil
 		c, err = base, decodeOver(base, data, path)
+		if _, anonSet := peek(data); err == nil && len(c.Listeners) > 0 && !anonSet {
+			c.AllowAnonymous = false // Mosquitto 2: once listeners are configured, anonymous is opt-in
+		}
 		if err == nil && len(c.Listeners) == 0 {
 			c.Listeners = Default().Listeners
 		}

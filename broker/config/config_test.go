@@ -256,3 +256,22 @@ func TestCiphers(t *testing.T) {
 		t.Fatalf("TOML ciphers: %v", err)
 	}
 }
+
+// Mosquitto 2's rule in TOML too: a file that configures listeners makes
+// anonymous access opt-in; without listeners (loopback only) it stays on.
+func TestTOMLAnonymousDefault(t *testing.T) {
+	dir := t.TempDir()
+	for body, want := range map[string]bool{
+		"[[listener]]\nport = 1883\nbind_address = \"\"\n":                         false,
+		"allow_anonymous = true\n[[listener]]\nport = 1883\nbind_address = \"\"\n": true,
+		"max_keepalive = 60\n": true,
+	} {
+		c, err := Load(write(t, dir, "m.toml", body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.AllowAnonymous != want {
+			t.Errorf("%q: allow_anonymous %v, want %v", body, c.AllowAnonymous, want)
+		}
+	}
+}

@@ -12,7 +12,7 @@ const TOMLSupported = false
 var errNoTOML = errors.New("this build (notoml) reads mosquitto.conf files only")
 
 func defaultConfig() (*Config, error)           { return defaultLiteral(), nil }
-func peekBoard([]byte) string                   { return "" }
+func peek([]byte) (string, bool)                { return "", false }
 func decodeOver(*Config, []byte, string) error  { return errNoTOML }
 func parseTOML([]byte, string) (*Config, error) { return nil, errNoTOML }
 func (c *Config) TOML() ([]byte, error)         { return nil, errNoTOML }

@@ -16,12 +16,15 @@ const TOMLSupported = true
 
 func defaultConfig() (*Config, error) { return parseTOML(defaultTOML, "") }
 
-func peekBoard(data []byte) string {
-	var peek struct {
-		Board string `toml:"board"`
+// peek reads the keys that change how the rest of a file is applied: its
+// board, and whether it sets allow_anonymous at all.
+func peek(data []byte) (board string, anonSet bool) {
+	var p struct {
+		Board          string `toml:"board"`
+		AllowAnonymous *bool  `toml:"allow_anonymous"`
 	}
-	toml.Unmarshal(data, &peek)
-	return peek.Board
+	toml.Unmarshal(data, &p)
+	return p.Board, p.AllowAnonymous != nil
 }
 
 // decodeOver decodes TOML data over c; unknown keys are errors.

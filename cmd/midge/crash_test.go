@@ -125,6 +125,7 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 max_queued_messages = 1000000
 max_queued_bytes = 1000000000
 memory_limit = 2000000000
+allow_anonymous = true
 [[listener]]
 port = 0
 bind_address = "127.0.0.1"

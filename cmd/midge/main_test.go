@@ -252,7 +252,7 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 func TestSIGHUPReload(t *testing.T) {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "midge.toml")
-	os.WriteFile(conf, []byte("max_keepalive = 100\n[[listener]]\nport = 0\nbind_address = \"127.0.0.1\"\n"), 0o644)
+	os.WriteFile(conf, []byte("max_keepalive = 100\nallow_anonymous = true\n[[listener]]\nport = 0\nbind_address = \"127.0.0.1\"\n"), 0o644)
 	cmd := exec.Command(midgeBin, "-c", conf)
 	var logs syncBuffer
 	cmd.Stderr = &logs
@@ -294,7 +294,7 @@ func TestSIGHUPReload(t *testing.T) {
 	if ka := keepalive(); ka != 100 {
 		t.Fatalf("broken reload changed the keep alive to %d", ka)
 	}
-	os.WriteFile(conf, []byte("max_keepalive = 50\n[[listener]]\nport = 0\nbind_address = \"127.0.0.1\"\n"), 0o644)
+	os.WriteFile(conf, []byte("max_keepalive = 50\nallow_anonymous = true\n[[listener]]\nport = 0\nbind_address = \"127.0.0.1\"\n"), 0o644)
 	cmd.Process.Signal(syscall.SIGHUP)
 	waitFor(t, &logs, "Configuration reloaded")
 	if ka := keepalive(); ka != 50 {
