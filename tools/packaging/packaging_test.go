@@ -112,25 +112,45 @@ func TestOpenWrtInitGeneratesValidConfig(t *testing.T) {
 		t.Skip("no sh")
 	}
 	dir := t.TempDir()
-	script := `
+	// generate with UCI values: option=value pairs, the rest default.
+	generate := func(opts string) string {
+		t.Helper()
+		script := `
 config_load() { :; }
-config_get() { case "$3" in persistence_dir) eval "$1=\"$TMPD/store\"";; board) eval "$1=openwrt-ath79";; *) eval "$1=\"\$4\"";; esac; }
+config_get() { case "$3" in persistence_dir) eval "$1=\"$TMPD/store\"";; board) eval "$1=openwrt-ath79";;
+	` + opts + `
+	*) eval "$1=\"\$4\"";; esac; }
 . "$INIT"
 CONF="$TMPD/midge.toml"
 generate
+echo "$CONF"
 `
-	cmd := exec.Command(sh, "-c", script)
-	init, _ := filepath.Abs(filepath.Join(root, "openwrt/midge/files/midge.init"))
-	cmd.Env = append(os.Environ(), "TMPD="+dir, "INIT="+init)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%v: %s", err, out)
+		cmd := exec.Command(sh, "-c", script)
+		init, _ := filepath.Abs(filepath.Join(root, "openwrt/midge/files/midge.init"))
+		cmd.Env = append(os.Environ(), "TMPD="+dir, "INIT="+init)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return strings.TrimSpace(string(out))
 	}
-	c, err := config.Load(filepath.Join(dir, "midge.toml"))
+	c, err := config.Load(generate(""))
 	if err != nil {
 		t.Fatalf("generated config: %v", err)
 	}
-	if c.Board != "openwrt-ath79" || !c.Persistence.Enabled || c.Listeners[0].Port != 1883 {
+	if c.Board != "openwrt-ath79" || !c.Persistence.Enabled || c.Listeners[0].Port != 1883 || !c.AllowAnonymous || c.PasswordFile != "" {
 		t.Fatalf("%+v", c)
+	}
+	// Password and ACL files.
+	c, err = config.Load(generate(`password_file) eval "$1=/etc/midge/passwd";; acl_file) eval "$1=/etc/midge/acl";; allow_anonymous) eval "$1=0";;`))
+	if err != nil || c.PasswordFile != "/etc/midge/passwd" || c.ACLFile != "/etc/midge/acl" || c.AllowAnonymous {
+		t.Fatalf("with password and ACL files: %v %+v", err, c)
+	}
+	// config_file: a Mosquitto user's own file, used as it is.
+	mc := filepath.Join(dir, "mosquitto.conf")
+	os.WriteFile(mc, []byte("listener 1883\npassword_file /etc/mosquitto/pw\n"), 0o644)
+	if got := generate(`config_file) eval "$1=` + mc + `";;`); got != mc {
+		t.Fatalf("config_file: init uses %q", got)
 	}
 }
 
