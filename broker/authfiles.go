@@ -4,8 +4,10 @@ package broker
 
 import (
 	"fmt"
+	"time"
 
 	"midge/broker/auth"
+	"midge/broker/packet"
 )
 
 // authFiles are the password and ACL files in force; reload swaps them
@@ -134,6 +136,38 @@ func (h aclHook) authorize(_ *session, c Client, a Access, topic []byte) Decisio
 		return Allow
 	}
 	return Deny
+}
+
+// tokenSweep is how often connections are checked for expired tokens.
+const tokenSweep = time.Second
+
+// armTokenSweep runs sweepTokens while any listener verifies JWTs.
+func (b *Broker) armTokenSweep() {
+	b.tokens.owner = timerFunc(b.sweepTokens)
+	for _, l := range b.listeners {
+		if l.sec.files != nil && l.sec.files.jwt != nil {
+			b.wheel.schedule(&b.tokens, b.now, tokenSweep)
+			return
+		}
+	}
+	b.wheel.stop(&b.tokens)
+}
+
+// sweepTokens ends the connections whose token expired: a token's exp
+// bounds the connection it opened, not only the login (5.0 clients get
+// DISCONNECT 0xA0 Maximum connect time).
+func (b *Broker) sweepTokens() {
+	b.wheel.schedule(&b.tokens, b.now, tokenSweep)
+	for _, c := range b.conns {
+		if c == nil || c.state != stateConnected || c.sess == nil {
+			continue
+		}
+		if cl := c.sess.claims(); cl != nil && !cl.Until.IsZero() && b.now.After(cl.Until) {
+			b.log.Noticef("Client %s: its token expired, disconnecting.", c.sess.id)
+			c.sendDisconnect(packet.MaximumConnectTime)
+			c.close(false)
+		}
+	}
 }
 
 // scramAuth offers SCRAM-SHA-256 and SCRAM-SHA-512 (MQTT 5 enhanced

@@ -193,6 +193,18 @@ func TestJWTLogin(t *testing.T) {
 	if a := readAck(t, r, packet.PUBACK); a.Reason != packet.NotAuthorized {
 		t.Fatal("publish outside the token's claims allowed")
 	}
+	// A token's exp bounds the connection: this one expired 28 s ago,
+	// inside the 30 s leeway, so it logs in and is disconnected with 0xA0
+	// Maximum connect time when the leeway runs out.
+	exp = strconv.FormatInt(time.Now().Unix()-28, 10)
+	short := connect(t, addr, "short", packet.Version5, true, func(p *packet.Connect) {
+		p.PasswordFlag, p.Password = true, token(`{"sub":"sensor-9","exp":`+exp+`}`)
+	})
+	h, body, err := short.TryRead(5 * time.Second)
+	var d packet.Disconnect
+	if err != nil || h.Type != packet.DISCONNECT || packet.DecodeDisconnect(&d, h.Type, body, packet.Version5) != nil || d.Reason != packet.MaximumConnectTime {
+		t.Fatalf("expired token: %s %v, want DISCONNECT 0xA0", h.Type, err)
+	}
 	for _, bad := range [][]byte{
 		token(`{"sub":"x","exp":1000}`),                  // expired
 		append(good[:len(good)-2:len(good)-2], 'A', 'A'), // bad signature
@@ -201,6 +213,10 @@ func TestJWTLogin(t *testing.T) {
 		b.Send(packet.AppendConnect(nil, &packet.Connect{Version: packet.Version5, ClientID: []byte("bad"), CleanStart: true,
 			PasswordFlag: true, Password: bad}))
 		b.ExpectReason(2*time.Second, int(packet.BadUserNameOrPassword))
+	}
+	r.Send(packet.AppendPingreq(nil)) // the long-lived token's connection stays
+	if h, _ := r.Read(2 * time.Second); h.Type != packet.PINGRESP {
+		t.Fatalf("got %s", h.Type)
 	}
 }
 

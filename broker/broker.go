@@ -70,6 +70,7 @@ type Broker struct {
 	hooks       []AuthHook     // added by the program embedding the broker, asked first
 	verifyQ     chan verifyJob // to the credential verifier (nil: check on the loop)
 	verifyBytes int            // held by logins waiting for it
+	tokens      timer          // checks connections for expired tokens
 	logins      loginLimiter
 	store       *store     // nil without persistence
 	storeAlarm  string     // persistence could not start
@@ -270,6 +271,7 @@ func (b *Broker) Serve() error {
 	b.now = time.Now()
 	b.startSys()
 	b.startVerifier()
+	b.armTokenSweep()
 	b.startStore()
 	b.startHardware()
 	err := b.loop()
@@ -512,6 +514,7 @@ func (b *Broker) Reload(next *config.Config) error {
 			l.cfg = merged.Listeners[i] // its reloadable fields
 		}
 		b.recheck()
+		b.armTokenSweep()
 		b.cfg = merged
 		b.log.setKinds(merged.Log.Types, b.log.verbose)
 		b.log.setDests(merged.Log.Dest)

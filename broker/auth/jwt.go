@@ -39,6 +39,9 @@ type Claims struct {
 	// to these filters (on top of any ACL file).
 	Publish   []string `json:"publish"`
 	Subscribe []string `json:"subscribe"`
+	// Until is when the token stops being valid (exp plus the leeway);
+	// zero when it has no exp.
+	Until time.Time `json:"-"`
 }
 
 // LoadJWT reads the verification key: a PEM public key or certificate, a
@@ -213,6 +216,9 @@ func (j *JWT) Verify(token string) (*Claims, error) {
 	}
 	if c.NotBefore != nil && now.Add(j.Leeway).Before(time.Unix(int64(*c.NotBefore), 0)) {
 		return nil, errors.New("token not valid yet")
+	}
+	if c.ExpiresAt != nil {
+		c.Until = time.Unix(int64(*c.ExpiresAt), 0).Add(j.Leeway)
 	}
 	return &c, nil
 }
