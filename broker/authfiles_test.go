@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"midge/broker"
 	"midge/broker/auth"
 	"midge/broker/config"
 	"midge/broker/packet"
@@ -401,5 +402,17 @@ func TestReloadDisconnectsRevokedClients(t *testing.T) {
 	clients["alice"].Send(packet.AppendPingreq(nil))
 	if h, _ := clients["alice"].Read(2 * time.Second); h.Type != packet.PINGRESP {
 		t.Fatalf("alice: %s", h.Type)
+	}
+}
+
+// A listener's own broken file is named with its listener; nothing starts.
+func TestListenerAuthFileErrorNamesListener(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	cfg := config.Default()
+	cfg.Listeners[0].Port = 0
+	cfg.Listeners = append(cfg.Listeners, config.Listener{BindAddress: "127.0.0.1", Protocol: "mqtt", ACLFile: &missing})
+	_, err := broker.New(cfg, broker.NewLogger(nil, nil))
+	if err == nil || !strings.Contains(err.Error(), "listener[1] (port 0): acl_file: open "+missing) {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -96,8 +96,8 @@ func loadSecurity(cfg *config.Config) ([]*security, error) {
 		if !ok {
 			var err error
 			if af, err = loadAuthFiles(sc.PasswordFile, sc.ACLFile, sc.JWTKeyFile); err != nil {
-				if i > 0 || len(cfg.Listeners) > 1 {
-					return nil, fmt.Errorf("listener[%d] (port %d): %w", i, cfg.Listeners[i].Port, err)
+				if l := &cfg.Listeners[i]; l.PasswordFile != nil || l.ACLFile != nil || l.JWTKeyFile != nil {
+					return nil, fmt.Errorf("listener[%d] (port %d): %w", i, l.Port, err) // its own files
 				}
 				return nil, err
 			}
