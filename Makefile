@@ -16,6 +16,7 @@ build:
 	$(GO) build $(GOFLAGS_BUILD) -tags "$(BUILD_TAGS)" -o $(BIN) ./cmd/midge
 	ln -sf midge bin/midge-pub
 	ln -sf midge bin/midge-sub
+	ln -sf midge bin/midge-rr
 
 run: build
 	./$(BIN)

@@ -28,6 +28,41 @@ type clientOpts struct {
 	// TLS, like mosquitto_pub's: any CA option turns it on.
 	cafile, capath, cert, key, tlsVersion string
 	osCerts, insecure                     bool
+	urlTopic                              string // from -L
+}
+
+// setURL takes -L mqtt[s]://[user[:password]@]host[:port]/topic, as
+// mosquitto_pub does; mqtts means TLS, trusting the system's CAs unless
+// --cafile or --capath say otherwise.
+func (o *clientOpts) setURL(u string) error {
+	rest, ok := strings.CutPrefix(u, "mqtt://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(u, "mqtts://"); !ok {
+			return errors.New("the URL must start with mqtt:// or mqtts://")
+		}
+		o.osCerts = true
+	}
+	hostport, topic, _ := strings.Cut(rest, "/")
+	if at := strings.LastIndexByte(hostport, '@'); at >= 0 {
+		user, pass, hasPass := strings.Cut(hostport[:at], ":")
+		o.user = user
+		if hasPass {
+			o.pass = pass
+		}
+		hostport = hostport[at+1:]
+	}
+	host, port := hostport, ""
+	if h, p, err := net.SplitHostPort(hostport); err == nil {
+		host, port = h, p
+	}
+	if host == "" {
+		return errors.New("the URL has no host")
+	}
+	o.host, o.urlTopic = host, topic
+	if port != "" {
+		o.port = port
+	}
+	return nil
 }
 
 func (o *clientOpts) tls() bool { return o.cafile != "" || o.capath != "" || o.osCerts }

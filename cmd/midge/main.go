@@ -1,7 +1,7 @@
 // Command midge is the midge MQTT broker and its tools, in one multi-call
-// binary: `midge` runs the broker; `midge pub`, `midge sub`, `midge convert`
+// binary: `midge` runs the broker; `midge pub`, `midge sub`, `midge rr`, `midge convert`
 // and `midge version` are the tools. Invoked through a link named
-// midge-pub or midge-sub it runs that tool.
+// midge-pub, midge-sub or midge-rr it runs that tool.
 package main
 
 import (

@@ -37,6 +37,7 @@ func addConnFlags(fs *flag.FlagSet, o *clientOpts) {
 	fs.StringVar(&o.key, "key", "", "TLS: client key (PEM)")
 	fs.BoolVar(&o.insecure, "insecure", false, "TLS: do not check that the server certificate names the host")
 	fs.StringVar(&o.tlsVersion, "tls-version", "", "TLS: minimum version, tlsv1.2 (default) or tlsv1.3")
+	fs.Func("L", "URL: mqtt[s]://[user[:password]@]host[:port]/topic", o.setURL)
 }
 
 func checkOpts(o *clientOpts) bool {
@@ -69,6 +70,9 @@ func runPub(args []string) int {
 	}
 	if !checkOpts(&o) {
 		return 2
+	}
+	if *topic == "" {
+		*topic = o.urlTopic
 	}
 	if *topic == "" {
 		fmt.Fprintln(os.Stderr, "Error: No topic specified.\nusage: midge pub -t topic (-m msg | -f file | -l | -n | -s) [-h host] [-p port] [-q qos] [-r] ...")

@@ -34,6 +34,9 @@ func runSub(args []string) int {
 	if !checkOpts(&o) {
 		return 2
 	}
+	if o.urlTopic != "" {
+		topics = append(topics, o.urlTopic)
+	}
 	if len(topics) == 0 {
 		fmt.Fprintln(os.Stderr, "Error: You must specify a topic to subscribe to.\nusage: midge sub -t topic [-t topic ...] [-h host] [-p port] [-q qos] [-v] [-C count] [-W secs] ...")
 		return 2

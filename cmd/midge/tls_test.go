@@ -1,4 +1,4 @@
-//go:build tls
+//go:build tls && !nocli
 
 package main
 

@@ -31,6 +31,7 @@ define MIDGE_INSTALL_CONF
 		$(TARGET_DIR)/etc/midge/midge.toml
 	ln -sf midge $(TARGET_DIR)/usr/bin/midge-pub
 	ln -sf midge $(TARGET_DIR)/usr/bin/midge-sub
+	ln -sf midge $(TARGET_DIR)/usr/bin/midge-rr
 endef
 MIDGE_POST_INSTALL_TARGET_HOOKS += MIDGE_INSTALL_CONF
 

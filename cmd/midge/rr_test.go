@@ -1,0 +1,75 @@
+//go:build !nocli
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"midge/broker/packet"
+	"midge/internal/testutil"
+)
+
+// midge rr against a responder that answers on the request's Response
+// Topic with its Correlation Data; -W gives up with exit status 27; -L
+// takes a URL for pub and sub.
+func TestRequestResponseAndURLs(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "midge.toml")
+	os.WriteFile(conf, []byte("allow_anonymous = true\n[[listener]]\nport = 0\nbind_address = \"127.0.0.1\"\n"), 0o644)
+	port := startMidge(t, "-c", conf)
+	addr := "127.0.0.1:" + port
+	responder := testutil.Dial(t, addr)
+	responder.Connect(&packet.Connect{Version: packet.Version5, ClientID: []byte("responder"), CleanStart: true, KeepAlive: 60})
+	responder.Send(packet.AppendSubscribe(nil, packet.SUBSCRIBE, 1, nil, []packet.Subscription{{Filter: []byte("svc/+")}}, packet.Version5))
+	responder.Read(2 * time.Second) // SUBACK
+	go func() {
+		for {
+			h, body, err := responder.TryRead(10 * time.Second)
+			if err != nil || h.Type != packet.PUBLISH {
+				return
+			}
+			var req packet.Publish
+			packet.DecodePublish(&req, h.Flags, body, packet.Version5)
+			resp := packet.Publish{Topic: req.Props.ResponseTopic, Payload: append([]byte("pong:"), req.Payload...)}
+			resp.Props.Set(packet.PropCorrelationData)
+			resp.Props.CorrelationData = req.Props.CorrelationData
+			responder.Send(packet.AppendPublish(nil, &resp, packet.Version5))
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, q := range []string{"0", "1", "2"} {
+		out, err := midge(ctx, "midge", "rr", "-h", "127.0.0.1", "-p", port, "-t", "svc/echo", "-e", "me/replies", "-m", "ping", "-q", q, "-W", "5").Output()
+		if err != nil || string(out) != "pong:ping\n" {
+			t.Fatalf("rr -q %s: %v %q", q, err, out)
+		}
+	}
+	err := midge(ctx, "midge", "rr", "-h", "127.0.0.1", "-p", port, "-t", "nobody/home", "-e", "me/replies", "-m", "x", "-W", "1").Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 27 {
+		t.Fatalf("rr without a responder: %v, want exit status 27", err)
+	}
+
+	var got bytes.Buffer
+	sub := midge(ctx, "midge", "sub", "-L", "mqtt://127.0.0.1:"+port+"/url/topic", "-C", "1", "-v")
+	sub.Stdout = &got
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if o, err := midge(ctx, "midge", "pub", "-L", "mqtt://someone:secret@127.0.0.1:"+port+"/url/topic", "-m", "via url").CombinedOutput(); err != nil {
+		t.Fatalf("pub -L: %v %s", err, o)
+	}
+	if err := sub.Wait(); err != nil || got.String() != "url/topic via url\n" {
+		t.Fatalf("sub -L: %v %q", err, got.String())
+	}
+	if o, err := midge(ctx, "midge", "pub", "-L", "http://127.0.0.1/x", "-m", "x").CombinedOutput(); err == nil {
+		t.Fatalf("an http URL was accepted: %s", o)
+	}
+}
