@@ -1,4 +1,4 @@
-//go:build tls && !nocli
+//go:build tls && !nocli && !nopersist
 
 package main
 
