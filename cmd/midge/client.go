@@ -217,6 +217,31 @@ func (c *client) disconnect() {
 	c.conn.Close()
 }
 
+// readWait reads the next packet, sending PINGREQ whenever the keep alive
+// ka passes quietly; timedOut reports that deadline (zero: none) passed.
+func (c *client) readWait(deadline time.Time, ka time.Duration) (h packet.FixedHeader, body []byte, timedOut bool, err error) {
+	for {
+		rd := deadline
+		if ka > 0 && (rd.IsZero() || time.Until(rd) > ka) {
+			rd = time.Now().Add(ka)
+		}
+		c.conn.SetReadDeadline(rd)
+		h, body, err = c.read()
+		var ne net.Error
+		switch {
+		case err == nil:
+			return h, body, false, nil
+		case !errors.As(err, &ne) || !ne.Timeout():
+			return h, nil, false, fmt.Errorf("connection lost: %v", err)
+		case !deadline.IsZero() && !time.Now().Before(deadline):
+			return h, nil, true, nil
+		}
+		if err := c.ping(); err != nil {
+			return h, nil, false, err
+		}
+	}
+}
+
 func (c *client) ping() error {
 	c.debugf("sending PINGREQ")
 	return c.write(packet.AppendPingreq(nil))

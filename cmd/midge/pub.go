@@ -88,26 +88,10 @@ func runPub(args []string) int {
 		fmt.Fprintln(os.Stderr, "Error: Give exactly one of -m, -f, -l, -n or -s.")
 		return 2
 	}
-	var payload []byte
-	switch {
-	case *file != "":
-		b, err := os.ReadFile(*file)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-			return 1
-		}
-		payload = b
-	case *stdin:
-		b, err := io.ReadAll(os.Stdin)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-			return 1
-		}
-		payload = b
-	case *null:
-		payload = nil
-	default:
-		payload = []byte(*msg)
+	payload, err := readPayload(*msg, *file, *stdin)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		return 1
 	}
 	c, err := dial(&o, "midge-pub")
 	if err != nil {
@@ -137,6 +121,19 @@ func runPub(args []string) int {
 		}
 	}
 	return 0
+}
+
+// readPayload is the message of -m, -f or -s (-n: none of them, nil).
+func readPayload(msg, file string, stdin bool) ([]byte, error) {
+	switch {
+	case file != "":
+		return os.ReadFile(file)
+	case stdin:
+		return io.ReadAll(os.Stdin)
+	case msg != "":
+		return []byte(msg), nil
+	}
+	return nil, nil
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {

@@ -5,11 +5,8 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"time"
 
@@ -46,25 +43,13 @@ func runRR(args []string) int {
 		fmt.Fprintln(os.Stderr, "Error: Both a request topic (-t) and a response topic (-e) are needed.\nusage: midge rr -t request-topic -e response-topic (-m msg | -f file | -n | -s) [-h host] [-p port] [-q qos] [-W secs] ...")
 		return 2
 	}
-	var payload []byte
-	switch {
-	case *file != "":
-		b, err := os.ReadFile(*file)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-			return 1
-		}
-		payload = b
-	case *stdin:
-		b, err := io.ReadAll(os.Stdin)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-			return 1
-		}
-		payload = b
-	case *null:
-	default:
-		payload = []byte(*msg)
+	payload, err := readPayload(*msg, *file, *stdin)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		return 1
+	}
+	if *null {
+		payload = nil
 	}
 	c, err := dial(&o, "midge-rr")
 	if err != nil {
@@ -86,26 +71,13 @@ func runRR(args []string) int {
 	}
 	ka := time.Duration(o.keepalive) * time.Second
 	for {
-		rd := deadline
-		if ka > 0 && (rd.IsZero() || time.Until(rd) > ka) {
-			rd = time.Now().Add(ka)
+		h, body, timedOut, err := c.readWait(deadline, ka)
+		if timedOut {
+			fmt.Fprintln(os.Stderr, "Timed out")
+			return 27
 		}
-		c.conn.SetReadDeadline(rd)
-		h, body, err := c.read()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				if !deadline.IsZero() && !time.Now().Before(deadline) {
-					fmt.Fprintln(os.Stderr, "Timed out")
-					return 27
-				}
-				if err := c.ping(); err != nil {
-					fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-					return 1
-				}
-				continue
-			}
-			fmt.Fprintf(os.Stderr, "Error: connection lost: %v\n", err)
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 			return 1
 		}
 		switch h.Type {

@@ -3,10 +3,8 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"time"
 
@@ -68,26 +66,13 @@ func runSub(args []string) int {
 	received := 0
 	ka := time.Duration(o.keepalive) * time.Second
 	for {
-		rd := deadline
-		if ka > 0 && (rd.IsZero() || time.Until(rd) > ka) {
-			rd = time.Now().Add(ka)
+		h, body, timedOut, err := c.readWait(deadline, ka)
+		if timedOut {
+			fmt.Fprintln(os.Stderr, "Timed out")
+			return 27 // mosquitto_sub's exit status for -W
 		}
-		c.conn.SetReadDeadline(rd)
-		h, body, err := c.read()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				if !deadline.IsZero() && !time.Now().Before(deadline) {
-					fmt.Fprintln(os.Stderr, "Timed out")
-					return 27 // mosquitto_sub's exit status for -W
-				}
-				if err := c.ping(); err != nil {
-					fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-					return 1
-				}
-				continue
-			}
-			fmt.Fprintf(os.Stderr, "Error: connection lost: %v\n", err)
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 			return 1
 		}
 		switch h.Type {
