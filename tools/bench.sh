@@ -21,11 +21,24 @@ trap cleanup EXIT
 make -s build
 MIDGE=$PWD/bin/midge
 
+# A throwaway CA and server certificate for the TLS scenarios.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=bench-ca \
+	-keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+	-keyout "$work/server.key" -out "$work/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' > "$work/san.ext"
+openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 1 \
+	-extfile "$work/san.ext" -out "$work/server.pem" 2>/dev/null
+
 # One mosquitto.conf for both brokers: queues large enough that nothing is
-# dropped, so throughput compares like with like.
+# dropped, so throughput compares like with like; a TLS listener 10 ports up.
 conf() {
 	cat <<CONF
 listener $1 127.0.0.1
+listener $(($1 + 10)) 127.0.0.1
+cafile $work/ca.pem
+certfile $work/server.pem
+keyfile $work/server.key
 allow_anonymous true
 max_connections 20000
 max_queued_messages 2000000
@@ -73,6 +86,8 @@ scenarios=(
 	"fanin-qos1|-s fanin -q 1 -P 4 -n 200000 -w 64"
 	"fanin-qos2|-s fanin -q 2 -P 4 -n 100000 -w 64"
 	"fanout-qos0|-s fanout -q 0 -K 10 -n 40000"
+	"tls-fanin-qos0|-s fanin -q 0 -P 4 -n 200000"
+	"tls-fanin-qos1|-s fanin -q 1 -P 4 -n 100000 -w 64"
 	"latency-1000|-s latency -q 0 -r 1000 -d 10s"
 	"idle-15000|-s idle -c 15000 -d 2s"
 )
@@ -83,9 +98,11 @@ for sc in "${scenarios[@]}"; do
 	for i in $(seq "$RUNS"); do
 		for b in mosquitto midge; do
 			port=18831; [ $b = midge ] && port=18832
+			tls=()
+			case $name in tls-*) tls=(-cafile "$work/ca.pem" -p $((port + 10))) ;; esac # a later -p wins
 			echo "== $name run $i $b" >&2
 			# shellcheck disable=SC2086
-			run $b $port $args | sed "s/^/name=$name /" | tee -a "$results" >&2
+			run $b $port "${tls[@]}" $args | sed "s/^/name=$name /" | tee -a "$results" >&2
 		done
 	done
 done
@@ -114,7 +131,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a=="-"||b=="-"||b==0) print "-"; 
 		case $name in
 			latency*) metrics="p50_ms p99_ms p999_ms max_ms lost" ;;
 			idle*) metrics="rss_per_conn_bytes idle_rss_kb" ;;
-			fanin-qos0|fanout*) metrics="msgs_per_s broker_cpu_us_per_msg lost" ;;
+			fanin-qos0|tls-fanin-qos0|fanout*) metrics="msgs_per_s broker_cpu_us_per_msg lost" ;;
 			*) metrics="msgs_per_s broker_cpu_us_per_msg lost dup reordered" ;;
 		esac
 		for m in $metrics; do

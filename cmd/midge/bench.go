@@ -40,6 +40,7 @@ type benchOpts struct {
 	timeout    time.Duration
 	quiet      bool
 	version    byte
+	cafile     string // TLS, trusting this CA
 }
 
 func runBench(args []string) int {
@@ -60,6 +61,7 @@ func runBench(args []string) int {
 	fs.IntVar(&o.pid, "pid", 0, "broker process id, to report its CPU and memory from /proc")
 	fs.DurationVar(&o.timeout, "W", 60*time.Second, "give up after this long")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress on stderr")
+	fs.StringVar(&o.cafile, "cafile", "", "connect with TLS, trusting the CAs in this PEM file")
 	v := fs.String("V", "mqttv311", "protocol version")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -129,6 +131,11 @@ func benchDial(o *benchOpts, id string) (*benchConn, error) {
 	c, err := net.DialTimeout("tcp", net.JoinHostPort(o.host, o.port), 5*time.Second)
 	if err != nil {
 		return nil, err
+	}
+	if o.cafile != "" {
+		if c, err = tlsClient(c, &clientOpts{host: o.host, cafile: o.cafile}); err != nil {
+			return nil, err
+		}
 	}
 	bc := &benchConn{c: c, r: bufio.NewReaderSize(c, 64*1024), w: bufio.NewWriterSize(c, 64*1024), version: o.version}
 	bc.w.Write(packet.AppendConnect(nil, &packet.Connect{Version: o.version, ClientID: []byte(id), CleanStart: true, KeepAlive: 300}))
