@@ -134,6 +134,13 @@ enabled = true
 dir = %q
 sync = "interval"
 `, filepath.Join(dir, "store"))), 0o644)
+	var current *exec.Cmd // killed when the test ends, failed or not
+	t.Cleanup(func() {
+		if current != nil {
+			current.Process.Kill()
+			current.Wait()
+		}
+	})
 	start := func() (*exec.Cmd, string) {
 		cmd := exec.Command(midgeBin, "-c", conf)
 		var logs syncBuffer
@@ -141,6 +148,7 @@ sync = "interval"
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		current = cmd
 		for i := 0; i < 250; i++ {
 			if m := listenRe.FindStringSubmatch(logs.String()); m != nil {
 				return cmd, m[1]
@@ -176,7 +184,6 @@ sync = "interval"
 		cmd.Wait()
 	}
 	cmd, addr = start()
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	// Finish the publisher's last message, then drain the subscriber.
 	if rc, _, err := rawDial(addr, "kpub", false); err == nil {
 		pub.next = -1 // no new messages: only resume the unfinished one
