@@ -29,6 +29,7 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0
 printf 'subjectAltName=IP:127.0.0.1\n' > "$work/san.ext"
 openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 1 \
 	-extfile "$work/san.ext" -out "$work/server.pem" 2>/dev/null
+chmod a+rx "$work"; chmod a+r "$work"/* # mosquitto started as root reads them as user mosquitto
 
 # One mosquitto.conf for both brokers: queues large enough that nothing is
 # dropped, so throughput compares like with like; a TLS listener 10 ports up.
