@@ -36,12 +36,13 @@ chmod a+rx "$work"; chmod a+r "$work"/* # mosquitto started as root reads them a
 conf() {
 	cat <<CONF
 listener $1 127.0.0.1
+max_connections 20000
 listener $(($1 + 10)) 127.0.0.1
+max_connections 20000
 cafile $work/ca.pem
 certfile $work/server.pem
 keyfile $work/server.key
 allow_anonymous true
-max_connections 20000
 max_queued_messages 2000000
 max_queued_bytes 1073741824
 max_inflight_messages 100
