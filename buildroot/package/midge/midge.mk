@@ -17,7 +17,7 @@ MIDGE_BUILD_TARGETS = cmd/midge
 # build Go packages with cgo whenever the toolchain allows.
 MIDGE_GO_ENV = CGO_ENABLED=0
 MIDGE_LDFLAGS = -s -w -X midge/broker.Version=$(MIDGE_VERSION)
-# Build tags: tls adds TLS listeners (about +2.6 MiB); nocli, nopersist,
+# Build tags: tls adds TLS listeners (about +1.5 MiB on MIPS); nocli, nopersist,
 # noauth, nows, nonet, notoml make smaller images (docs/size.md).
 MIDGE_TAGS = tls
 
