@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"midge/broker/packet"
+	"midge/broker/topic"
 )
 
 func runSub(args []string) int {
@@ -26,6 +27,13 @@ func runSub(args []string) int {
 	retainAsPublished := fs.Bool("retain-as-published", false, "MQTT 5 retain as published")
 	noLocal := fs.Bool("no-local", false, "MQTT 5 no local")
 	exitAfterSub := fs.Bool("E", false, "exit once subscribed")
+	format := fs.String("F", "", "output format: %t topic, %p payload, %q qos, %r retain, %l length, %m id, %x/%X hex, %I/%U time, %j/%J JSON")
+	var filterOut, unsubs stringList
+	fs.Var(&filterOut, "T", "do not print messages whose topic matches this filter (repeatable)")
+	fs.Var(&unsubs, "U", "unsubscribe from this filter (repeatable); alone, unsubscribe and exit")
+	removeRetained := fs.Bool("remove-retained", false, "clear every retained message received")
+	retainedOnly := fs.Bool("retained-only", false, "print retained messages only; exit at the first live one")
+	retainHandling := fs.String("retain-handling", "always", "MQTT 5: send retained messages always, new (new subscriptions only) or never")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -35,7 +43,20 @@ func runSub(args []string) int {
 	if o.urlTopic != "" {
 		topics = append(topics, o.urlTopic)
 	}
-	if len(topics) == 0 {
+	rh := map[string]int{"always": 0, "new": 1, "never": 2}[*retainHandling]
+	if rh == 0 && *retainHandling != "always" {
+		fmt.Fprintf(os.Stderr, "Error: --retain-handling: always, new or never, not %q\n", *retainHandling)
+		return 2
+	}
+	if err := checkFormat(*format); err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		return 2
+	}
+	filters := topic.Tree[int]{}
+	for i, f := range filterOut {
+		filters.Subscribe(nil, []byte(f), i, topic.Options{})
+	}
+	if len(topics) == 0 && len(unsubs) == 0 {
 		fmt.Fprintln(os.Stderr, "Error: You must specify a topic to subscribe to.\nusage: midge sub -t topic [-t topic ...] [-h host] [-p port] [-q qos] [-v] [-C count] [-W secs] ...")
 		return 2
 	}
@@ -51,13 +72,26 @@ func runSub(args []string) int {
 	defer c.disconnect()
 	subs := make([]packet.Subscription, len(topics))
 	for i, t := range topics {
-		subs[i] = packet.Subscription{Filter: []byte(t), QoS: byte(o.qos), RetainAsPublished: *retainAsPublished, NoLocal: *noLocal}
+		subs[i] = packet.Subscription{Filter: []byte(t), QoS: byte(o.qos), RetainAsPublished: *retainAsPublished, NoLocal: *noLocal, RetainHandling: byte(rh)}
 	}
-	sid := c.id()
-	c.debugf("sending SUBSCRIBE (Mid: %d)", sid)
-	if err := c.write(packet.AppendSubscribe(nil, packet.SUBSCRIBE, sid, nil, subs, c.version)); err != nil {
-		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-		return 1
+	if len(subs) > 0 {
+		sid := c.id()
+		c.debugf("sending SUBSCRIBE (Mid: %d)", sid)
+		if err := c.write(packet.AppendSubscribe(nil, packet.SUBSCRIBE, sid, nil, subs, c.version)); err != nil {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+			return 1
+		}
+	}
+	if len(unsubs) > 0 {
+		us := make([]packet.Subscription, len(unsubs))
+		for i, t := range unsubs {
+			us[i].Filter = []byte(t)
+		}
+		c.debugf("sending UNSUBSCRIBE")
+		if err := c.write(packet.AppendSubscribe(nil, packet.UNSUBSCRIBE, c.id(), nil, us, c.version)); err != nil {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+			return 1
+		}
 	}
 	var deadline time.Time
 	if *timeout > 0 {
@@ -108,11 +142,20 @@ func runSub(args []string) int {
 			case 2:
 				c.write(packet.AppendAck(nil, &packet.Ack{Type: packet.PUBREC, PacketID: p.PacketID}, c.version))
 			}
-			if *noRetained && p.Retain {
+			if *retainedOnly && !p.Retain {
+				return 0
+			}
+			if *removeRetained && p.Retain && len(p.Payload) > 0 {
+				c.write(packet.AppendPublish(nil, &packet.Publish{Topic: p.Topic, Retain: true}, c.version))
+			}
+			if *noRetained && p.Retain || len(filters.Match(p.Topic, nil)) > 0 {
 				continue
 			}
 			out := p.Payload
-			if *verbose {
+			switch {
+			case *format != "":
+				out = formatMessage(*format, p, time.Now())
+			case *verbose:
 				out = append(append([]byte(string(p.Topic)), ' '), p.Payload...)
 			}
 			if !*noNewline {
@@ -126,6 +169,11 @@ func runSub(args []string) int {
 		case packet.PUBREL:
 			if err := packet.DecodeAck(&c.ps.Ack, h.Type, body, c.version); err == nil {
 				c.write(packet.AppendAck(nil, &packet.Ack{Type: packet.PUBCOMP, PacketID: c.ps.Ack.PacketID}, c.version))
+			}
+		case packet.UNSUBACK:
+			c.debugf("received UNSUBACK")
+			if len(topics) == 0 {
+				return 0 // only unsubscribing
 			}
 		case packet.PINGRESP:
 			c.debugf("received PINGRESP")
