@@ -28,7 +28,8 @@ type clientOpts struct {
 	// TLS, like mosquitto_pub's: any CA option turns it on.
 	cafile, capath, cert, key, tlsVersion string
 	osCerts, insecure                     bool
-	urlTopic                              string // from -L
+	urlTopic                              string   // from -L
+	props                                 propOpts // from -D
 }
 
 // setURL takes -L mqtt[s]://[user[:password]@]host[:port]/topic, as
@@ -81,6 +82,7 @@ func (o *clientOpts) protocol() (byte, error) {
 
 // client is a small blocking MQTT client for the command-line tools.
 type client struct {
+	props   propOpts // -D: MQTT 5 properties by packet
 	conn    net.Conn
 	r       *bufio.Reader
 	version byte
@@ -116,7 +118,7 @@ func dial(o *clientOpts, name string) (*client, error) {
 		nc.Close()
 		return nil, errors.New("--cert and --key need --cafile, --capath or --tls-use-os-certs")
 	}
-	c := &client{conn: nc, r: bufio.NewReader(nc), version: v, debug: o.debug, name: name}
+	c := &client{conn: nc, r: bufio.NewReader(nc), version: v, debug: o.debug, name: name, props: o.props}
 	id := o.id
 	if id == "" && o.idPrefix != "" {
 		id = o.idPrefix + strconv.Itoa(int(time.Now().UnixNano()%1000000))
@@ -124,7 +126,8 @@ func dial(o *clientOpts, name string) (*client, error) {
 	if id == "" && v != packet.Version5 {
 		id = name + "-" + strconv.Itoa(int(time.Now().UnixNano()%1000000000))
 	}
-	p := packet.Connect{Version: v, CleanStart: !o.noClean, KeepAlive: uint16(o.keepalive), ClientID: []byte(id)}
+	p := packet.Connect{Version: v, CleanStart: !o.noClean, KeepAlive: uint16(o.keepalive), ClientID: []byte(id),
+		Props: o.props.get("connect"), WillProps: o.props.get("will")}
 	if o.user != "" {
 		p.UsernameFlag, p.Username = true, []byte(o.user)
 	}
@@ -213,7 +216,7 @@ func (c *client) id() uint16 {
 
 func (c *client) disconnect() {
 	c.debugf("sending DISCONNECT")
-	c.write(packet.AppendDisconnect(nil, packet.DISCONNECT, &packet.Disconnect{}, c.version))
+	c.write(packet.AppendDisconnect(nil, packet.DISCONNECT, &packet.Disconnect{Props: c.props.get("disconnect")}, c.version))
 	c.conn.Close()
 }
 

@@ -45,11 +45,28 @@ func checkOpts(o *clientOpts) bool {
 		fmt.Fprintf(os.Stderr, "Error: Invalid QoS given: %d\n", o.qos)
 		return false
 	}
-	if _, err := o.protocol(); err != nil {
+	v, err := o.protocol()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 		return false
 	}
+	if len(o.props) > 0 && v != packet.Version5 {
+		fmt.Fprintln(os.Stderr, "Error: -D (MQTT 5 properties) needs -V mqttv5.")
+		return false
+	}
 	return true
+}
+
+// parseClientFlags takes the -D properties out of args, then parses the
+// flags; false means a usage error was reported.
+func parseClientFlags(fs *flag.FlagSet, o *clientOpts, args []string) bool {
+	args, props, err := extractProps(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		return false
+	}
+	o.props = props
+	return fs.Parse(args) == nil
 }
 
 func runPub(args []string) int {
@@ -65,7 +82,7 @@ func runPub(args []string) int {
 	retain := fs.Bool("r", false, "retain the message")
 	repeat := fs.Int("repeat", 1, "publish the message this many times")
 	repeatDelay := fs.Float64("repeat-delay", 0, "seconds between repeats")
-	if err := fs.Parse(args); err != nil {
+	if !parseClientFlags(fs, &o, args) {
 		return 2
 	}
 	if !checkOpts(&o) {
@@ -148,7 +165,7 @@ func isSet(fs *flag.FlagSet, name string) bool {
 
 // publish sends one message and waits for its QoS flow to complete.
 func (c *client) publish(topic string, payload []byte, qos byte, retain bool) error {
-	p := packet.Publish{Topic: []byte(topic), Payload: payload, QoS: qos, Retain: retain}
+	p := packet.Publish{Topic: []byte(topic), Payload: payload, QoS: qos, Retain: retain, Props: c.props.get("publish")}
 	if qos > 0 {
 		p.PacketID = c.id()
 	}

@@ -29,7 +29,7 @@ func runRR(args []string) int {
 	stdin := fs.Bool("s", false, "send all of stdin as the request")
 	verbose := fs.Bool("v", false, "print the response topic before the payload")
 	timeout := fs.Int("W", 0, "give up after this many seconds (exit 27)")
-	if err := fs.Parse(args); err != nil {
+	if !parseClientFlags(fs, &o, args) {
 		return 2
 	}
 	o.version = "mqttv5" // Response Topic is an MQTT 5 property
@@ -86,7 +86,7 @@ func runRR(args []string) int {
 				fmt.Fprintf(os.Stderr, "Error: subscription to %q refused\n", *response)
 				return 1
 			}
-			p := packet.Publish{Topic: []byte(*topic), Payload: payload, QoS: byte(o.qos)}
+			p := packet.Publish{Topic: []byte(*topic), Payload: payload, QoS: byte(o.qos), Props: c.props.get("publish")}
 			if p.QoS > 0 {
 				p.PacketID = c.id()
 			}

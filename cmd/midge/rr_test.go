@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,5 +72,45 @@ func TestRequestResponseAndURLs(t *testing.T) {
 	}
 	if o, err := midge(ctx, "midge", "pub", "-L", "http://127.0.0.1/x", "-m", "x").CombinedOutput(); err == nil {
 		t.Fatalf("an http URL was accepted: %s", o)
+	}
+}
+
+// -D sets MQTT 5 properties as mosquitto_pub's does, user-property with a
+// name and a value; it needs MQTT 5 and known identifiers.
+func TestPublishProperties(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "midge.toml")
+	os.WriteFile(conf, []byte("allow_anonymous = true\n[[listener]]\nport = 0\nbind_address = \"127.0.0.1\"\n"), 0o644)
+	port := startMidge(t, "-c", conf)
+	r := testutil.Dial(t, "127.0.0.1:"+port)
+	r.Connect(&packet.Connect{Version: packet.Version5, ClientID: []byte("watch"), CleanStart: true, KeepAlive: 60})
+	r.Send(packet.AppendSubscribe(nil, packet.SUBSCRIBE, 1, nil, []packet.Subscription{{Filter: []byte("props")}}, packet.Version5))
+	r.Read(2 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if o, err := midge(ctx, "midge", "pub", "-h", "127.0.0.1", "-p", port, "-V", "mqttv5", "-t", "props", "-m", "{}",
+		"-D", "publish", "content-type", "application/json", "-D", "publish", "user-property", "site", "north",
+		"--property", "publish", "user-property", "rack", "7", "-D", "publish", "message-expiry-interval", "600",
+		"-D", "publish", "response-topic", "replies", "-D", "publish", "correlation-data", "abc",
+		"-D", "publish", "payload-format-indicator", "1", "-D", "connect", "session-expiry-interval", "30").CombinedOutput(); err != nil {
+		t.Fatalf("pub -D: %v %s", err, o)
+	}
+	p := r.ReadPublish(2 * time.Second)
+	var users []string
+	p.Props.UserProperties(func(k, v []byte) { users = append(users, string(k)+"="+string(v)) })
+	if string(p.Props.ContentType) != "application/json" || string(p.Props.ResponseTopic) != "replies" ||
+		string(p.Props.CorrelationData) != "abc" || p.Props.PayloadFormat != 1 || p.Props.MessageExpiry == 0 ||
+		p.Props.MessageExpiry > 600 || strings.Join(users, ",") != "site=north,rack=7" {
+		t.Fatalf("properties %+v, user %v", p.Props, users)
+	}
+	for _, bad := range [][]string{
+		{"-D", "publish", "content-type", "x"},                            // 3.1.1
+		{"-V", "mqttv5", "-D", "publish", "session-expiry-interval", "1"}, // not a PUBLISH property
+		{"-V", "mqttv5", "-D", "publish", "message-expiry-interval", "soon"},
+		{"-V", "mqttv5", "-D", "publish", "user-property", "lonely"},
+	} {
+		args := append([]string{"pub", "-h", "127.0.0.1", "-p", port, "-t", "props", "-m", "x"}, bad...)
+		if o, err := midge(ctx, "midge", args...).CombinedOutput(); err == nil || !strings.Contains(string(o), "Error") {
+			t.Errorf("%v accepted: %s", bad, o)
+		}
 	}
 }

@@ -34,7 +34,7 @@ func runSub(args []string) int {
 	removeRetained := fs.Bool("remove-retained", false, "clear every retained message received")
 	retainedOnly := fs.Bool("retained-only", false, "print retained messages only; exit at the first live one")
 	retainHandling := fs.String("retain-handling", "always", "MQTT 5: send retained messages always, new (new subscriptions only) or never")
-	if err := fs.Parse(args); err != nil {
+	if !parseClientFlags(fs, &o, args) {
 		return 2
 	}
 	if !checkOpts(&o) {
@@ -77,7 +77,8 @@ func runSub(args []string) int {
 	if len(subs) > 0 {
 		sid := c.id()
 		c.debugf("sending SUBSCRIBE (Mid: %d)", sid)
-		if err := c.write(packet.AppendSubscribe(nil, packet.SUBSCRIBE, sid, nil, subs, c.version)); err != nil {
+		sp := c.props.get("subscribe")
+		if err := c.write(packet.AppendSubscribe(nil, packet.SUBSCRIBE, sid, &sp, subs, c.version)); err != nil {
 			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 			return 1
 		}
@@ -88,7 +89,8 @@ func runSub(args []string) int {
 			us[i].Filter = []byte(t)
 		}
 		c.debugf("sending UNSUBSCRIBE")
-		if err := c.write(packet.AppendSubscribe(nil, packet.UNSUBSCRIBE, c.id(), nil, us, c.version)); err != nil {
+		up := c.props.get("unsubscribe")
+		if err := c.write(packet.AppendSubscribe(nil, packet.UNSUBSCRIBE, c.id(), &up, us, c.version)); err != nil {
 			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 			return 1
 		}
