@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 
@@ -96,6 +97,7 @@ type listener struct {
 	b      *Broker
 	fd     int
 	addr   netip.AddrPort
+	path   string // a unix socket's, removed at close
 	cfg    config.Listener
 	count  int
 	idx    uint8 // position in Broker.listeners
@@ -103,6 +105,13 @@ type listener struct {
 	sec    *security // who may connect here and what they may do
 	paused bool
 	resume timer // re-arms accepting after the process ran out of fds
+}
+
+func (l *listener) String() string {
+	if l.path != "" {
+		return l.path
+	}
+	return l.addr.String()
 }
 
 func (l *listener) onTimer(*timer) {
@@ -173,10 +182,19 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 			p.Close()
 			return nil, fmt.Errorf("listener %s:%d: WebSockets are not compiled into this build (nows)", lc.BindAddress, lc.Port)
 		}
-		fd, addr, err := platform.Listen(lc.BindAddress, lc.Port, 128)
+		var fd int
+		var addr netip.AddrPort
+		if lc.UnixSocket != "" {
+			fd, err = platform.ListenUnix(lc.UnixSocket, 128)
+		} else {
+			fd, addr, err = platform.Listen(lc.BindAddress, lc.Port, 128)
+		}
 		if err != nil {
 			b.closeListeners()
 			p.Close()
+			if lc.UnixSocket != "" {
+				return nil, fmt.Errorf("listener %s: %w", lc.UnixSocket, err)
+			}
 			return nil, fmt.Errorf("listener %s:%d: %w", lc.BindAddress, lc.Port, err)
 		}
 		if err := p.Add(fd, true, false); err != nil {
@@ -185,7 +203,7 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 			p.Close()
 			return nil, err
 		}
-		l := &listener{b: b, fd: fd, addr: addr, cfg: lc, idx: uint8(len(b.listeners)), sec: secs[i]}
+		l := &listener{b: b, fd: fd, addr: addr, path: lc.UnixSocket, cfg: lc, idx: uint8(len(b.listeners)), sec: secs[i]}
 		l.resume.owner = l
 		b.listeners = append(b.listeners, l)
 		if err := b.openTLS(l); err != nil {
@@ -193,7 +211,11 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 			p.Close()
 			return nil, fmt.Errorf("listener %s: %w", addr, err)
 		}
-		log.Noticef("Opening ipv%d listen socket on %s.", ipVersion(addr), addr)
+		if l.path != "" {
+			log.Noticef("Opening unix listen socket on %s.", l.path)
+		} else {
+			log.Noticef("Opening ipv%d listen socket on %s.", ipVersion(addr), addr)
+		}
 	}
 	b.openStore()
 	b.openHardware(opts)
@@ -349,14 +371,14 @@ func (b *Broker) accept(l *listener) {
 				// The pending connection stays in the backlog and the
 				// listener stays readable: stop watching it for a moment
 				// rather than spin.
-				b.log.Warnf("accept on %s: %v; pausing this listener for 250ms", l.addr, err)
+				b.log.Warnf("accept on %s: %v; pausing this listener for 250ms", l, err)
 				l.paused = true
 				b.poller.Modify(l.fd, false, false)
 				b.wheel.schedule(&l.resume, b.now, 250*time.Millisecond)
 			case platform.IsTemporary(err):
-				b.log.Debugf("accept on %s: %v", l.addr, err)
+				b.log.Debugf("accept on %s: %v", l, err)
 			default:
-				b.log.Errorf("accept on %s: %v", l.addr, err)
+				b.log.Errorf("accept on %s: %v", l, err)
 			}
 			return
 		}
@@ -451,6 +473,9 @@ func (b *Broker) closeListeners() {
 	for _, l := range b.listeners {
 		b.wheel.stop(&l.resume)
 		platform.Close(l.fd)
+		if l.path != "" {
+			os.Remove(l.path)
+		}
 	}
 	b.listeners = nil
 }

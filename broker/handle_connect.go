@@ -81,11 +81,12 @@ func (c *conn) login(sec *security, id string, p *packet.Connect, body []byte, r
 	}
 	creds := p.UsernameFlag || p.PasswordFlag
 	src := c.remote.Addr()
+	counted := creds && src.IsValid() // unix socket clients have no address to count by
 	var d Decision
 	if pl := c.pendingLogin(); pl != nil && pl.done {
 		d, *r = pl.d, pl.res // the verifier's answer; the hooks ahead of it deferred
 	} else {
-		if creds && b.credentialChecks(sec) && b.logins.blocked(src, b.now) {
+		if counted && b.credentialChecks(sec) && b.logins.blocked(src, b.now) {
 			b.logins.failed(src, b.now)
 			b.log.Noticef("Client %s from %s: too many failed logins, refused.", id, c.remote)
 			return false, errBadLogin
@@ -100,7 +101,7 @@ func (c *conn) login(sec *security, id string, p *packet.Connect, body []byte, r
 	}
 	switch d {
 	case Allow:
-		if creds {
+		if counted {
 			b.logins.succeeded(src)
 		}
 		return true, nil
@@ -108,7 +109,9 @@ func (c *conn) login(sec *security, id string, p *packet.Connect, body []byte, r
 		if !creds {
 			return false, errNotAuthed
 		}
-		b.logins.failed(src, b.now)
+		if counted {
+			b.logins.failed(src, b.now)
+		}
 		b.log.Noticef("Client %s from %s: credentials refused (user %q).", id, c.remote, p.Username)
 		return false, errBadLogin
 	}

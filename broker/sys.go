@@ -115,7 +115,11 @@ func (b *Broker) publishSys() {
 		vals = append(vals, struct{ topic, value string }{"$SYS/broker/midge/persist/alarm", alarm})
 	}
 	for n, l := range b.listeners {
-		vals = append(vals, struct{ topic, value string }{"$SYS/broker/midge/listeners/" + strconv.Itoa(int(l.addr.Port())) + "/connections", i(k.ListenerConnections[n])})
+		name := strconv.Itoa(int(l.addr.Port()))
+		if l.path != "" {
+			name = "unix" + strconv.Itoa(n)
+		}
+		vals = append(vals, struct{ topic, value string }{"$SYS/broker/midge/listeners/" + name + "/connections", i(k.ListenerConnections[n])})
 	}
 	// Load averages: per-minute rates smoothed over 1, 5 and 15 minutes.
 	if !st.prevAt.IsZero() {

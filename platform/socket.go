@@ -156,3 +156,29 @@ func SendUnixgram(path string, msg []byte) error {
 	// x/sys maps a leading '@' to the abstract namespace.
 	return unix.Sendto(fd, msg, 0, &unix.SockaddrUnix{Name: path})
 }
+
+// ListenUnix opens a non-blocking listening socket at path. A stale socket
+// left there by an earlier run is removed; any other file is an error.
+func ListenUnix(path string, backlog int) (int, error) {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err == nil {
+		if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+			return -1, fmt.Errorf("%s exists and is not a socket", path)
+		}
+		unix.Unlink(path)
+	}
+	fd, err := socket(unix.AF_UNIX)
+	if err != nil {
+		return -1, err
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("bind %s: %w", path, err)
+	}
+	if err := unix.Listen(fd, backlog); err != nil {
+		unix.Close(fd)
+		unix.Unlink(path)
+		return -1, err
+	}
+	return fd, nil
+}

@@ -80,6 +80,9 @@ type Listener struct {
 	BindAddress    string `toml:"bind_address"`
 	Protocol       string `toml:"protocol"`
 	MaxConnections int    `toml:"max_connections"`
+	// UnixSocket, when set, is the path of a local (unix domain) socket to
+	// listen on instead of port and bind_address.
+	UnixSocket string `toml:"unix_socket,omitempty"`
 
 	// Per-listener overrides of the global values (unset = global).
 	MaxQoS          *int   `toml:"max_qos,omitempty"`
@@ -375,6 +378,9 @@ func (c *Config) Validate() error {
 		}
 		if l.OverflowPolicy != "" && !validPolicy(l.OverflowPolicy) {
 			bad(key+".overflow_policy", "must be drop-oldest, drop-newest or reject, got %q", l.OverflowPolicy)
+		}
+		if l.UnixSocket != "" && (l.Protocol != "mqtt" || l.TLS()) {
+			bad(key+".unix_socket", "a unix socket listener speaks plain MQTT (no websockets, no TLS)")
 		}
 		if err := validCiphers(l.Ciphers); err != nil {
 			bad(key+".ciphers", "%v", err)

@@ -275,3 +275,22 @@ func TestTOMLAnonymousDefault(t *testing.T) {
 		}
 	}
 }
+
+// `listener 0 /path` is a unix socket listener; it speaks plain MQTT only.
+func TestUnixSocketListenerConfig(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(write(t, dir, "mosquitto.conf", "listener 0 /run/midge.sock\nlistener 1883\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listeners[0].UnixSocket != "/run/midge.sock" || c.Listeners[0].BindAddress != "" || c.Listeners[1].UnixSocket != "" {
+		t.Fatalf("%+v", c.Listeners)
+	}
+	if strings.Contains(strings.Join(c.Notes, "\n"), "unix") {
+		t.Fatalf("noted as unsupported: %v", c.Notes)
+	}
+	_, err = Load(write(t, dir, "u.toml", "[[listener]]\nunix_socket = \"/run/m.sock\"\nprotocol = \"websockets\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "listener[0].unix_socket: a unix socket listener speaks plain MQTT") {
+		t.Fatalf("websockets on a unix socket: %v", err)
+	}
+}

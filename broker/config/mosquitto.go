@@ -166,10 +166,8 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 		if len(args) == 2 && !strings.HasPrefix(args[1], "#") {
 			l.BindAddress = args[1]
 		}
-		if port == 0 && l.BindAddress != "" && strings.HasPrefix(l.BindAddress, "/") {
-			im.note(where, key, "unix socket listeners are not supported yet; listener skipped")
-			im.listener = &Listener{}
-			return nil
+		if port == 0 && strings.HasPrefix(l.BindAddress, "/") {
+			l.UnixSocket, l.BindAddress = l.BindAddress, "" // Mosquitto 2: listener 0 /path/to/socket
 		}
 		c.Listeners = append(c.Listeners, l)
 		im.listener = &c.Listeners[len(c.Listeners)-1] // only the newest is ever changed

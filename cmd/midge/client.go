@@ -30,6 +30,7 @@ type clientOpts struct {
 	osCerts, insecure                     bool
 	urlTopic                              string   // from -L
 	props                                 propOpts // from -D
+	unix                                  string   // a unix socket path instead of host and port
 }
 
 // setURL takes -L mqtt[s]://[user[:password]@]host[:port]/topic, as
@@ -105,8 +106,11 @@ func dial(o *clientOpts, name string) (*client, error) {
 			port = "8883"
 		}
 	}
-	addr := net.JoinHostPort(o.host, port)
-	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	network, addr := "tcp", net.JoinHostPort(o.host, port)
+	if o.unix != "" {
+		network, addr = "unix", o.unix
+	}
+	nc, err := net.DialTimeout(network, addr, 10*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("connection to %s failed: %v", addr, err)
 	}

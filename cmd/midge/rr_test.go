@@ -114,3 +114,29 @@ func TestPublishProperties(t *testing.T) {
 		}
 	}
 }
+
+// --unix, with mosquitto_pub's flag: both tools reach a unix socket
+// listener given in a mosquitto.conf as `listener 0 /path`.
+func TestUnixSocketClients(t *testing.T) {
+	mosqPub := testutil.Need(t, "mosquitto_pub")
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "midge.sock")
+	conf := filepath.Join(dir, "mosquitto.conf")
+	os.WriteFile(conf, []byte("listener 0 127.0.0.1\nlistener 0 "+sock+"\nallow_anonymous true\n"), 0o644)
+	startMidge(t, "-c", conf)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	sub := midge(ctx, "midge", "sub", "--unix", sock, "-t", "local/#", "-v", "-C", "1")
+	sub.Stdout = &out
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if o, err := exec.CommandContext(ctx, mosqPub, "--unix", sock, "-t", "local/x", "-m", "via socket").CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_pub --unix: %v %s", err, o)
+	}
+	if err := sub.Wait(); err != nil || out.String() != "local/x via socket\n" {
+		t.Fatalf("midge sub --unix: %v %q", err, out.String())
+	}
+}

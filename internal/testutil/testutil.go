@@ -77,10 +77,15 @@ type Raw struct {
 	ps      packet.Packets
 }
 
-// Dial opens a raw connection; it is closed when the test ends.
+// Dial opens a raw connection; it is closed when the test ends. An addr
+// starting with '/' is a unix socket.
 func Dial(t testing.TB, addr string) *Raw {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	network := "tcp"
+	if len(addr) > 0 && addr[0] == '/' {
+		network = "unix"
+	}
+	c, err := net.DialTimeout(network, addr, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
