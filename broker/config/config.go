@@ -28,6 +28,7 @@ type Config struct {
 	AllowZeroLengthClientID bool   `toml:"allow_zero_length_clientid" reload:"yes"`
 	AutoIDPrefix            string `toml:"auto_id_prefix" reload:"yes"`
 
+	PIDFile              string   `toml:"pid_file,omitempty" comment:"write the process id here once listening (init scripts); removed at exit"`
 	MaxConnections       int      `toml:"max_connections" comment:"all listeners together"`
 	MaxKeepalive         int      `toml:"max_keepalive" reload:"yes"`
 	MaxPacketSize        int      `toml:"max_packet_size" reload:"yes"`

@@ -406,6 +406,8 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 			return fmt.Errorf("unknown log type %q", args[0])
 		}
 		im.logTypes = append(im.logTypes, args[0])
+	case "pid_file":
+		c.PIDFile = rest
 	case "set_tcp_nodelay":
 		_, err = parseBool(args) // midge always sets TCP_NODELAY
 	case "user":
@@ -529,7 +531,7 @@ func init() {
 		"limits":           "max_inflight_bytes max_queued_bytes queue_qos0_messages message_size_limit max_qos max_topic_alias memory_limit upgrade_outgoing_qos allow_duplicate_messages check_retain_source global_max_clients global_max_connections max_topic_alias_broker retain_expiry_interval accept_protocol_versions",
 		"listener options": "bind_interface socket_domain mount_point http_dir websockets_log_level websockets_headers_size packet_buffer_size enable_proxy_protocol",
 		"logging":          "log_facility log_timestamp log_timestamp_format connection_messages log_file",
-		"process":          "pid_file enable_control_api retry_interval",
+		"process":          "enable_control_api retry_interval",
 	}
 	for what, list := range groups {
 		for _, k := range strings.Fields(list) {

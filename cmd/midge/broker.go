@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -121,6 +122,15 @@ func runBroker(args []string) int {
 	if err != nil {
 		log.Errorf("%v", err)
 		return 1
+	}
+	if cfg.PIDFile != "" {
+		// Written once the listeners are open, for init scripts that wait on it.
+		if err := os.WriteFile(cfg.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			log.Errorf("pid_file: %v", err)
+			b.Close()
+			return 1
+		}
+		defer os.Remove(cfg.PIDFile)
 	}
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)

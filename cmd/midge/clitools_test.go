@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -138,5 +140,28 @@ func TestUnixSocketClients(t *testing.T) {
 	}
 	if err := sub.Wait(); err != nil || out.String() != "local/x via socket\n" {
 		t.Fatalf("midge sub --unix: %v %q", err, out.String())
+	}
+}
+
+// pid_file (Mosquitto's, for init scripts): written once listening, removed
+// at a clean exit.
+func TestPIDFile(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "midge.pid")
+	conf := filepath.Join(dir, "mosquitto.conf")
+	os.WriteFile(conf, []byte("listener 0 127.0.0.1\npid_file "+pidFile+"\n"), 0o644)
+	cmd := exec.Command(midgeBin, "-c", conf)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	testutil.Eventually(t, 5*time.Second, "pid file", func() bool {
+		b, err := os.ReadFile(pidFile)
+		return err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(cmd.Process.Pid)
+	})
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+		t.Fatalf("pid file left after exit: %v", err)
 	}
 }
