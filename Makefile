@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./broker/packet
 	$(GO) test -run XXX -fuzz FuzzBroker -fuzztime $(FUZZTIME) ./broker
 	$(GO) test -run XXX -fuzz FuzzWebSocketFrames -fuzztime $(FUZZTIME) ./broker
+	$(GO) test -run XXX -fuzz FuzzWebSocketHandshake -fuzztime $(FUZZTIME) ./broker
 	$(GO) test -run XXX -fuzz FuzzMosquittoConf -fuzztime $(FUZZTIME) ./broker/config
 	$(GO) test -run XXX -fuzz FuzzTOML -fuzztime $(FUZZTIME) ./broker/config
 	$(GO) test -run XXX -fuzz FuzzPasswords -fuzztime $(FUZZTIME) ./broker/auth

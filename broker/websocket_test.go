@@ -82,3 +82,23 @@ func FuzzWebSocketFrames(f *testing.F) {
 		}
 	})
 }
+
+// The HTTP upgrade request is read before the client is anyone: whatever
+// it holds, the parser neither panics nor upgrades without the headers.
+func FuzzWebSocketHandshake(f *testing.F) {
+	f.Add([]byte("GET /mqtt HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\nOrigin: http://a\r\n\r\n"), "http://a")
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "")
+	f.Fuzz(func(t *testing.T, req []byte, origin string) {
+		var origins []string
+		if origin != "" {
+			origins = []string{origin}
+		}
+		resp, ok := wsHandshake(req, origins)
+		if ok && !bytes.HasPrefix(resp, []byte("HTTP/1.1 101 ")) {
+			t.Fatalf("upgraded with %q", resp)
+		}
+		if ok && !bytes.Contains(bytes.ToLower(req), []byte("sec-websocket-key")) {
+			t.Fatal("upgraded without a key")
+		}
+	})
+}
