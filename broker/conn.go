@@ -65,6 +65,15 @@ func (c *conn) String() string {
 	if c.sess != nil {
 		return c.sess.id
 	}
+	return c.from()
+}
+
+// from is where the client connects from, for logs: its address, or the
+// unix socket it came through.
+func (c *conn) from() string {
+	if !c.remote.IsValid() && c.ln.path != "" {
+		return "unix:" + c.ln.path
+	}
 	return c.remote.String()
 }
 
@@ -345,7 +354,7 @@ func (c *conn) onTimer(*timer) {
 	b := c.b
 	switch c.state {
 	case stateNew:
-		b.log.Noticef("Client %s did not send CONNECT in time, closing.", c.remote)
+		b.log.Noticef("Client %s did not send CONNECT in time, closing.", c.from())
 		c.destroy()
 	case stateConnected:
 		if c.keepAlive == 0 {

@@ -64,7 +64,7 @@ func (c *conn) sendConnack(present bool, code packet.ReasonCode, props *packet.P
 
 func (c *conn) refuse(err error) error {
 	b := c.b
-	b.log.Noticef("Client %s refused: %v.", c.remote, err)
+	b.log.Noticef("Client %s refused: %v.", c.from(), err)
 	c.sendConnack(false, connectCode(err), nil)
 	c.close(false)
 	return nil
@@ -88,7 +88,7 @@ func (c *conn) login(sec *security, id string, p *packet.Connect, body []byte, r
 	} else {
 		if counted && b.credentialChecks(sec) && b.logins.blocked(src, b.now) {
 			b.logins.failed(src, b.now)
-			b.log.Noticef("Client %s from %s: too many failed logins, refused.", id, c.remote)
+			b.log.Noticef("Client %s from %s: too many failed logins, refused.", id, c.from())
 			return false, errBadLogin
 		}
 		cl := Client{ID: id, Username: string(p.Username), Anonymous: !p.UsernameFlag, Listener: int(c.ln.idx), Remote: c.remote}
@@ -112,7 +112,7 @@ func (c *conn) login(sec *security, id string, p *packet.Connect, body []byte, r
 		if counted {
 			b.logins.failed(src, b.now)
 		}
-		b.log.Noticef("Client %s from %s: credentials refused (user %q).", id, c.remote, p.Username)
+		b.log.Noticef("Client %s from %s: credentials refused (user %q).", id, c.from(), p.Username)
 		return false, errBadLogin
 	}
 	// Every hook deferred: allow_anonymous decides, also for a user name
@@ -155,7 +155,7 @@ func (c *conn) handleConnect(body []byte) error {
 		var props packet.Properties
 		props.Set(packet.PropServerReference)
 		props.ServerReference = []byte(ref)
-		b.log.Noticef("Client %s redirected to %s.", c.remote, ref)
+		b.log.Noticef("Client %s redirected to %s.", c.from(), ref)
 		c.sendConnack(false, code, &props)
 		c.close(false)
 		return nil
@@ -390,7 +390,11 @@ func (c *conn) handleConnect(body []byte) error {
 	if c.keepAlive > 0 {
 		b.wheel.schedule(&c.timer, b.now, c.keepAlive)
 	}
-	b.log.Noticef("New client connected from %s as %s (p%d, c%d, k%d).", c.remote, id, c.version, b2i(p.CleanStart), ka)
+	if p.UsernameFlag {
+		b.log.Noticef("New client connected from %s as %s (p%d, c%d, k%d, u'%s').", c.from(), id, c.version, b2i(p.CleanStart), ka, p.Username)
+	} else {
+		b.log.Noticef("New client connected from %s as %s (p%d, c%d, k%d).", c.from(), id, c.version, b2i(p.CleanStart), ka)
+	}
 	if present {
 		s.resend()
 		s.pump()

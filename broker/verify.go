@@ -97,7 +97,7 @@ func (c *conn) holdInput(data []byte) bool {
 	p.bytes += len(data)
 	b.verifyBytes += len(data)
 	if b.verifyBytes > verifyBudget {
-		b.log.Noticef("Client %s sent too much before its CONNECT was answered, closing.", c.remote)
+		b.log.Noticef("Client %s sent too much before its CONNECT was answered, closing.", c.from())
 		c.close(false)
 		return false
 	}
