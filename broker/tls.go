@@ -67,13 +67,8 @@ func (t *tlsListener) reload(lc config.Listener) error {
 	if lc.TLSVersion == "tlsv1.3" {
 		cfg.MinVersion = tls.VersionTLS13
 	}
-	for _, n := range lc.Ciphers {
-		iana, _ := config.CipherSuiteName(n) // validated
-		for _, s := range tls.CipherSuites() {
-			if s.Name == iana {
-				cfg.CipherSuites = append(cfg.CipherSuites, s.ID)
-			}
-		}
+	if cfg.CipherSuites, err = tlsfiles.CipherSuites(lc.Ciphers); err != nil {
+		return fmt.Errorf("ciphers: %w", err)
 	}
 	if lc.CAFile != "" || lc.CAPath != "" {
 		pool, err := tlsfiles.LoadCAs(lc.CAFile, lc.CAPath)

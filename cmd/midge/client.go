@@ -26,11 +26,11 @@ type clientOpts struct {
 	willQoS                                       int
 	willRetain                                    bool
 	// TLS, like mosquitto_pub's: any CA option turns it on.
-	cafile, capath, cert, key, tlsVersion string
-	osCerts, insecure                     bool
-	urlTopic                              string   // from -L
-	props                                 propOpts // from -D
-	unix                                  string   // a unix socket path instead of host and port
+	cafile, capath, cert, key, tlsVersion, ciphers string
+	osCerts, insecure                              bool
+	urlTopic                                       string   // from -L
+	props                                          propOpts // from -D
+	unix                                           string   // a unix socket path instead of host and port
 }
 
 // setURL takes -L mqtt[s]://[user[:password]@]host[:port]/topic, as

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"midge/internal/tlsfiles"
@@ -23,6 +24,13 @@ func tlsClient(nc net.Conn, o *clientOpts) (net.Conn, error) {
 	default:
 		nc.Close()
 		return nil, fmt.Errorf("unknown --tls-version %q (tlsv1.2 or tlsv1.3)", o.tlsVersion)
+	}
+	if o.ciphers != "" {
+		var err error
+		if cfg.CipherSuites, err = tlsfiles.CipherSuites(strings.Split(o.ciphers, ":")); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("--ciphers: %v", err)
+		}
 	}
 	if o.cafile != "" || o.capath != "" {
 		pool, err := tlsfiles.LoadCAs(o.cafile, o.capath)

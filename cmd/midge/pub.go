@@ -37,6 +37,7 @@ func addConnFlags(fs *flag.FlagSet, o *clientOpts) {
 	fs.StringVar(&o.key, "key", "", "TLS: client key (PEM)")
 	fs.BoolVar(&o.insecure, "insecure", false, "TLS: do not check that the server certificate names the host")
 	fs.StringVar(&o.tlsVersion, "tls-version", "", "TLS: minimum version, tlsv1.2 (default) or tlsv1.3")
+	fs.StringVar(&o.ciphers, "ciphers", "", "TLS 1.2: the suites to offer, an OpenSSL list (ECDHE-RSA-AES128-GCM-SHA256:...)")
 	fs.Func("L", "URL: mqtt[s]://[user[:password]@]host[:port]/topic", o.setURL)
 	fs.StringVar(&o.unix, "unix", "", "connect to the broker's unix socket at this path")
 }

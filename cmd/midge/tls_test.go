@@ -58,6 +58,7 @@ use_identity_as_username = true
 		"no client certificate": {"-h", "127.0.0.1", "-p", port, "--cafile", ca},
 		"untrusted server":      {"-h", "127.0.0.1", "-p", port, "--cafile", filepath.Join(other.Dir, "ca.pem"), "--cert", cert, "--key", key},
 		"wrong host name":       {"-h", "localhost", "-p", port, "--cafile", ca, "--cert", cert, "--key", key},
+		"unknown cipher":        {"-h", "127.0.0.1", "-p", port, "--cafile", ca, "--cert", cert, "--key", key, "--ciphers", "RC4-MD5"},
 	} {
 		o, err := midge(ctx, "midge-pub", append([]string{"-t", "t/2", "-m", "x"}, args...)...).CombinedOutput()
 		if err == nil || !strings.Contains(string(o), "Error") {

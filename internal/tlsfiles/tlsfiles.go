@@ -3,11 +3,31 @@
 package tlsfiles
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"midge/broker/config"
 )
+
+// CipherSuites maps TLS 1.2 suite names (OpenSSL or IANA) to Go's ids.
+func CipherSuites(names []string) ([]uint16, error) {
+	var ids []uint16
+	for _, n := range names {
+		iana, ok := config.CipherSuiteName(n)
+		if !ok {
+			return nil, fmt.Errorf("%q is not a TLS 1.2 suite Go offers", n)
+		}
+		for _, s := range tls.CipherSuites() {
+			if s.Name == iana {
+				ids = append(ids, s.ID)
+			}
+		}
+	}
+	return ids, nil
+}
 
 // LoadCAs reads the certificates of a CA file and of every file in a CA
 // directory (Mosquitto's cafile and capath) into a pool. A CA file without
