@@ -94,13 +94,16 @@ func (c *conn) holdInput(data []byte) bool {
 		return true
 	}
 	b, p := c.b, c.x.login
-	p.bytes += len(data)
-	b.verifyBytes += len(data)
-	if b.verifyBytes > verifyBudget {
+	if b.verifyBytes+len(data) > verifyBudget {
 		b.log.Noticef("Client %s sent too much before its CONNECT was answered, closing.", c.from())
+		held := p.bytes - len(p.connect) // its input goes with it; the CONNECT waits for the verifier
+		p.bytes -= held
+		b.verifyBytes -= held
 		c.close(false)
 		return false
 	}
+	p.bytes += len(data)
+	b.verifyBytes += len(data)
 	c.in = append(c.in, data...)
 	return true
 }

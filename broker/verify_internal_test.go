@@ -39,7 +39,7 @@ func TestVerifierBudget(t *testing.T) {
 	go b.Serve()
 	defer b.Close()
 	pub := packet.AppendPublish(nil, &packet.Publish{Topic: []byte("t"), Payload: make([]byte, 60<<10)}, packet.Version311)
-	const n = 24 // 24 x 60 KiB is past the 1 MiB budget
+	const n = 40 // 40 x 60 KiB is well past the 1 MiB budget
 	conns := make([]net.Conn, n)
 	for i := range conns {
 		c, err := net.Dial("tcp", b.Addrs()[0].String())
