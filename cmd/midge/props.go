@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"midge/broker/packet"
 )
@@ -63,7 +64,7 @@ func setProp(p *packet.Properties, cmd, id, v string) error {
 	if !ok {
 		return fmt.Errorf("-D: unknown command %q (connect, publish, subscribe, unsubscribe, disconnect, will)", cmd)
 	}
-	if !containsWord(allowed, id) {
+	if !strings.Contains(allowed, " "+id+" ") {
 		return fmt.Errorf("-D: invalid property %q for %s", id, cmd)
 	}
 	num := func(bits int) (uint64, error) {
@@ -135,15 +136,6 @@ func setProp(p *packet.Properties, cmd, id, v string) error {
 		}
 	}
 	return err
-}
-
-func containsWord(list, w string) bool {
-	for i := 0; i+len(w)+2 <= len(list); i++ {
-		if list[i] == ' ' && list[i+1:i+1+len(w)] == w && list[i+1+len(w)] == ' ' {
-			return true
-		}
-	}
-	return false
 }
 
 // get returns a copy of cmd's properties (zero when none were given).
