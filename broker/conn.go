@@ -149,6 +149,12 @@ func (c *conn) readable() {
 		c.in = append(c.in, data...)
 		data = c.in
 	}
+	c.consume(data)
+}
+
+// consume handles the complete packets in data (this read, with what was
+// kept from earlier ones) and keeps the rest for the next read.
+func (c *conn) consume(data []byte) {
 	rest, err := c.handleFrames(data)
 	if err != nil {
 		c.fail(err)
@@ -158,10 +164,10 @@ func (c *conn) readable() {
 		return
 	}
 	if c.loginWait() {
-		// What followed the CONNECT waits for its answer.
-		held := append([]byte(nil), rest...) // rest may be a view of c.in
+		// What followed the CONNECT waits for its answer; holdInput copies
+		// rest, which may be a view of c.in.
 		c.in = nil
-		if c.holdInput(held) {
+		if c.holdInput(rest) {
 			c.setInterest()
 		}
 		return

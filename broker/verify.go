@@ -133,19 +133,9 @@ func (c *conn) verified(p *pendingLogin, d Decision, res authResult) {
 		c.fail(err)
 		return
 	}
-	if c.in != nil && (c.state == stateNew || c.state == stateConnected) {
-		rest, err := c.handleFrames(c.in)
-		if err != nil {
-			c.fail(err)
-			return
-		}
-		if len(rest) == 0 {
-			c.in = nil
-		} else if &rest[0] != &c.in[0] {
-			c.in = append(make([]byte, 0, len(rest)+512), rest...)
-		}
-	}
-	if c.state == stateNew || c.state == stateConnected {
+	if c.in != nil {
+		c.consume(c.in) // what the client sent behind its CONNECT
+	} else if c.state == stateNew || c.state == stateConnected {
 		c.setInterest()
 	}
 }
