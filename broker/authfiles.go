@@ -158,16 +158,12 @@ func (b *Broker) armTokenSweep() {
 // DISCONNECT 0xA0 Maximum connect time).
 func (b *Broker) sweepTokens() {
 	b.wheel.schedule(&b.tokens, b.now, tokenSweep)
-	for _, c := range b.conns {
-		if c == nil || c.state != stateConnected || c.sess == nil {
-			continue
+	b.disconnectWhere(packet.MaximumConnectTime, func(s *session, _ *security) string {
+		if cl := s.claims(); cl != nil && !cl.Until.IsZero() && b.now.After(cl.Until) {
+			return "its token expired"
 		}
-		if cl := c.sess.claims(); cl != nil && !cl.Until.IsZero() && b.now.After(cl.Until) {
-			b.log.Noticef("Client %s: its token expired, disconnecting.", c.sess.id)
-			c.sendDisconnect(packet.MaximumConnectTime)
-			c.close(false)
-		}
-	}
+		return ""
+	})
 }
 
 // scramAuth offers SCRAM-SHA-256 and SCRAM-SHA-512 (MQTT 5 enhanced

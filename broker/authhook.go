@@ -170,23 +170,29 @@ func (b *Broker) allowed(s *session, a Access, topic []byte) bool {
 // or changed. Clients let in by a certificate, a token, an AUTH exchange or
 // a hook stay; topic access is checked against the new rules from now on.
 func (b *Broker) recheck() {
+	b.disconnectWhere(packet.AdministrativeAction, func(s *session, sec *security) string {
+		switch {
+		case s.anonymous && !sec.AllowAnonymous:
+			return "the reload turned anonymous access off"
+		case s.cred() != 0 && !sec.files.credValid(s.user(), s.cred()):
+			return "the reload found its password file entry gone or changed"
+		}
+		return ""
+	})
+}
+
+// disconnectWhere ends the connection of every connected client for which
+// why gives a reason: logged, and told code (5.0).
+func (b *Broker) disconnectWhere(code packet.ReasonCode, why func(*session, *security) string) {
 	for _, c := range b.conns {
 		if c == nil || c.state != stateConnected || c.sess == nil {
 			continue
 		}
-		s, sec := c.sess, c.ln.sec
-		why := ""
-		switch {
-		case s.anonymous && !sec.AllowAnonymous:
-			why = "anonymous access is off"
-		case s.cred() != 0 && !sec.files.credValid(s.user(), s.cred()):
-			why = "its password file entry is gone or changed"
-		default:
-			continue
+		if r := why(c.sess, c.ln.sec); r != "" {
+			b.log.Noticef("Client %s disconnected: %s.", c.sess.id, r)
+			c.sendDisconnect(code)
+			c.close(false)
 		}
-		b.log.Noticef("Client %s disconnected by the reload: %s.", s.id, why)
-		c.sendDisconnect(packet.AdministrativeAction)
-		c.close(false)
 	}
 }
 
