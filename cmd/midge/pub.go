@@ -76,11 +76,8 @@ func runPub(args []string) int {
 	var o clientOpts
 	addConnFlags(fs, &o)
 	topic := fs.String("t", "", "topic to publish to")
-	msg := fs.String("m", "", "message payload")
-	file := fs.String("f", "", "send the contents of a file as the message")
+	pf := addPayloadFlags(fs, "message")
 	lines := fs.Bool("l", false, "send each line of stdin as a message")
-	null := fs.Bool("n", false, "send a null (zero length) message")
-	stdin := fs.Bool("s", false, "send all of stdin as one message")
 	retain := fs.Bool("r", false, "retain the message")
 	repeat := fs.Int("repeat", 1, "publish the message this many times")
 	repeatDelay := fs.Float64("repeat-delay", 0, "seconds between repeats")
@@ -98,7 +95,7 @@ func runPub(args []string) int {
 		return 2
 	}
 	sources := 0
-	for _, set := range []bool{*msg != "" || isSet(fs, "m"), *file != "", *lines, *null, *stdin} {
+	for _, set := range []bool{*pf.msg != "" || isSet(fs, "m"), *pf.file != "", *lines, *pf.null, *pf.stdin} {
 		if set {
 			sources++
 		}
@@ -107,7 +104,7 @@ func runPub(args []string) int {
 		fmt.Fprintln(os.Stderr, "Error: Give exactly one of -m, -f, -l, -n or -s.")
 		return 2
 	}
-	payload, err := readPayload(*msg, *file, *stdin)
+	payload, err := pf.read()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 		return 1
@@ -142,17 +139,32 @@ func runPub(args []string) int {
 	return 0
 }
 
-// readPayload is the message of -m, -f or -s (-n: none of them, nil).
-func readPayload(msg, file string, stdin bool) ([]byte, error) {
-	switch {
-	case file != "":
-		return os.ReadFile(file)
-	case stdin:
-		return io.ReadAll(os.Stdin)
-	case msg != "":
-		return []byte(msg), nil
+// payloadFlags are the message sources pub and rr share: -m, -f, -n, -s.
+type payloadFlags struct {
+	msg, file   *string
+	null, stdin *bool
+}
+
+func addPayloadFlags(fs *flag.FlagSet, what string) payloadFlags {
+	return payloadFlags{
+		msg:   fs.String("m", "", what+" payload"),
+		file:  fs.String("f", "", "send the contents of a file as the "+what),
+		null:  fs.Bool("n", false, "send a null (zero length) "+what),
+		stdin: fs.Bool("s", false, "send all of stdin as the "+what),
 	}
-	return nil, nil
+}
+
+// read is the payload the flags name (-n: none).
+func (pf payloadFlags) read() ([]byte, error) {
+	switch {
+	case *pf.null:
+		return nil, nil
+	case *pf.file != "":
+		return os.ReadFile(*pf.file)
+	case *pf.stdin:
+		return io.ReadAll(os.Stdin)
+	}
+	return []byte(*pf.msg), nil
 }
 
 func isSet(fs *flag.FlagSet, name string) bool {

@@ -23,10 +23,7 @@ func runRR(args []string) int {
 	addConnFlags(fs, &o)
 	topic := fs.String("t", "", "request topic")
 	response := fs.String("e", "", "response topic")
-	msg := fs.String("m", "", "request payload")
-	file := fs.String("f", "", "send the contents of a file as the request")
-	null := fs.Bool("n", false, "send a null (zero length) request")
-	stdin := fs.Bool("s", false, "send all of stdin as the request")
+	pf := addPayloadFlags(fs, "request")
 	verbose := fs.Bool("v", false, "print the response topic before the payload")
 	timeout := fs.Int("W", 0, "give up after this many seconds (exit 27)")
 	if !parseClientFlags(fs, &o, args) {
@@ -43,13 +40,10 @@ func runRR(args []string) int {
 		fmt.Fprintln(os.Stderr, "Error: Both a request topic (-t) and a response topic (-e) are needed.\nusage: midge rr -t request-topic -e response-topic (-m msg | -f file | -n | -s) [-h host] [-p port] [-q qos] [-W secs] ...")
 		return 2
 	}
-	payload, err := readPayload(*msg, *file, *stdin)
+	payload, err := pf.read()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 		return 1
-	}
-	if *null {
-		payload = nil
 	}
 	c, err := dial(&o, "midge-rr")
 	if err != nil {
