@@ -76,6 +76,7 @@ func setProp(p *packet.Properties, cmd, id, v string) error {
 	}
 	var n uint64
 	var err error
+	// On a bad number the value set is garbage, but the error ends the tool.
 	switch id {
 	case "content-type":
 		p.Set(packet.PropContentType)
@@ -86,54 +87,47 @@ func setProp(p *packet.Properties, cmd, id, v string) error {
 	case "response-topic":
 		p.Set(packet.PropResponseTopic)
 		p.ResponseTopic = []byte(v)
-	case "message-expiry-interval", "session-expiry-interval", "maximum-packet-size", "will-delay-interval":
-		if n, err = num(32); err == nil {
-			switch id {
-			case "message-expiry-interval":
-				p.Set(packet.PropMessageExpiry)
-				p.MessageExpiry = uint32(n)
-			case "session-expiry-interval":
-				p.Set(packet.PropSessionExpiry)
-				p.SessionExpiry = uint32(n)
-			case "maximum-packet-size":
-				p.Set(packet.PropMaximumPacketSize)
-				p.MaximumPacketSize = uint32(n)
-			default:
-				p.Set(packet.PropWillDelay)
-				p.WillDelay = uint32(n)
-			}
-		}
-	case "receive-maximum", "topic-alias-maximum":
-		if n, err = num(16); err == nil {
-			if id == "receive-maximum" {
-				p.Set(packet.PropReceiveMaximum)
-				p.ReceiveMaximum = uint16(n)
-			} else {
-				p.Set(packet.PropTopicAliasMaximum)
-				p.TopicAliasMaximum = uint16(n)
-			}
-		}
-	case "payload-format-indicator", "request-problem-information", "request-response-information":
-		if n, err = num(8); err == nil {
-			switch id {
-			case "payload-format-indicator":
-				p.Set(packet.PropPayloadFormat)
-				p.PayloadFormat = byte(n)
-			case "request-problem-information":
-				p.Set(packet.PropRequestProblemInfo)
-				p.RequestProblemInfo = byte(n)
-			default:
-				p.Set(packet.PropRequestResponseInfo)
-				p.RequestResponseInfo = byte(n)
-			}
-		}
+	case "message-expiry-interval":
+		n, err = num(32)
+		p.Set(packet.PropMessageExpiry)
+		p.MessageExpiry = uint32(n)
+	case "session-expiry-interval":
+		n, err = num(32)
+		p.Set(packet.PropSessionExpiry)
+		p.SessionExpiry = uint32(n)
+	case "maximum-packet-size":
+		n, err = num(32)
+		p.Set(packet.PropMaximumPacketSize)
+		p.MaximumPacketSize = uint32(n)
+	case "will-delay-interval":
+		n, err = num(32)
+		p.Set(packet.PropWillDelay)
+		p.WillDelay = uint32(n)
+	case "receive-maximum":
+		n, err = num(16)
+		p.Set(packet.PropReceiveMaximum)
+		p.ReceiveMaximum = uint16(n)
+	case "topic-alias-maximum":
+		n, err = num(16)
+		p.Set(packet.PropTopicAliasMaximum)
+		p.TopicAliasMaximum = uint16(n)
+	case "payload-format-indicator":
+		n, err = num(8)
+		p.Set(packet.PropPayloadFormat)
+		p.PayloadFormat = byte(n)
+	case "request-problem-information":
+		n, err = num(8)
+		p.Set(packet.PropRequestProblemInfo)
+		p.RequestProblemInfo = byte(n)
+	case "request-response-information":
+		n, err = num(8)
+		p.Set(packet.PropRequestResponseInfo)
+		p.RequestResponseInfo = byte(n)
 	case "subscription-identifier":
-		if n, err = num(28); err == nil {
-			if n == 0 {
-				return fmt.Errorf("-D subscribe subscription-identifier: 1 to 268435455")
-			}
-			p.SubIDs = packet.AppendSubscriptionID(p.SubIDs, uint32(n))
+		if n, err = num(28); err == nil && n == 0 {
+			return fmt.Errorf("-D subscribe subscription-identifier: 1 to 268435455")
 		}
+		p.SubIDs = packet.AppendSubscriptionID(p.SubIDs, uint32(n))
 	}
 	return err
 }
