@@ -117,7 +117,10 @@ func (c *conn) pendingLogin() *pendingLogin {
 
 // loginWait reports whether the connection waits for the verifier (its
 // input is paused meanwhile).
-func (c *conn) loginWait() bool { return c.x != nil && c.x.login != nil && !c.x.login.done }
+func (c *conn) loginWait() bool {
+	p := c.pendingLogin()
+	return p != nil && !p.done
+}
 
 // verified completes a CONNECT with the verifier's answer, on the loop,
 // then handles what the client sent after it.
