@@ -47,3 +47,27 @@ func (c *conn) handleAck(a *packet.Ack) error {
 	}
 	return nil
 }
+
+// sendAck sends a PUBACK/PUBREC/PUBREL/PUBCOMP, with a reason string for
+// failures when the client allows problem information [MQTT-3.1.2-29]. The
+// acknowledgement waits until the records appended since mark are written
+// (durability contract, persist/doc.go).
+func (c *conn) sendAck(a *packet.Ack, mark uint64) {
+	if c.version != packet.Version5 {
+		a.Reason = packet.Success
+	} else if a.Reason >= 0x80 && c.problemInfo {
+		if text := reasonText[a.Reason]; text != "" {
+			a.Props.Set(packet.PropReasonString)
+			a.Props.ReasonString = []byte(text)
+		}
+	}
+	c.sendAfterStore(packet.AppendAck(c.b.scratch[:0], a, c.version), mark)
+}
+
+var reasonText = map[packet.ReasonCode]string{
+	packet.QuotaExceeded:            "quota exceeded",
+	packet.PacketIdentifierNotFound: "packet identifier not found",
+	packet.NotAuthorized:            "not authorized",
+	packet.TopicFilterInvalid:       "topic filter invalid (or deeper than max_topic_levels)",
+	packet.UnspecifiedError:         "unspecified error",
+}

@@ -58,3 +58,17 @@ func newMessage(topic, payload []byte, qos byte, retain bool, props *packet.Prop
 	}
 	return m
 }
+
+// remaining is how many seconds m has left to live, and whether it is
+// still alive; messages without an expiry interval live forever.
+func remaining(m *Message, now time.Time) (uint32, bool) {
+	if m == nil || !m.Props.Has(packet.PropMessageExpiry) {
+		return 0, true
+	}
+	age := now.Sub(m.Created)
+	life := time.Duration(m.Props.MessageExpiry) * time.Second
+	if age >= life {
+		return 0, false
+	}
+	return uint32((life - age + time.Second - 1) / time.Second), true
+}

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"midge/broker/packet"
 	"midge/broker/topic"
 	"midge/persist"
 )
@@ -413,63 +412,6 @@ func (b *Broker) snapshot() *persist.Snapshot {
 
 // The record payloads (persist/FORMAT.md), shared by the live appends and
 // the compaction snapshot.
-
-func encSession(e *persist.Enc, s *session) {
-	e.String(s.id)
-	e.Byte(s.version)
-	e.Uint(s.remainingExpiry())
-}
-
-func encSub(e *persist.Enc, id, key string, o topic.Options) {
-	e.String(id)
-	e.String(key)
-	e.Byte(o.QoS)
-	e.Byte(b2byte(o.NoLocal) | b2byte(o.RetainAsPublished)<<1)
-	e.Byte(o.RetainHandling)
-	e.Uint(uint64(o.SubID))
-}
-
-func (b *Broker) encRetained(e *persist.Enc, m *Message) {
-	left, _ := remaining(m, b.now)
-	e.Bytes(m.Topic)
-	e.Byte(m.QoS)
-	e.Uint(uint64(left))
-	e.Bytes(packet.AppendPropertyBytes(nil, &m.Props))
-	e.Bytes(m.Payload)
-}
-
-func (b *Broker) encMessage(e *persist.Enc, m *Message) {
-	left, _ := remaining(m, b.now)
-	e.Uint(m.mid)
-	e.Byte(m.QoS)
-	e.Uint(uint64(left))
-	e.Bytes(m.Topic)
-	e.Bytes(packet.AppendPropertyBytes(nil, &m.Props))
-	e.Bytes(m.Payload)
-}
-
-func encDelivery(e *persist.Enc, s *session, d *delivery) {
-	e.String(s.id)
-	e.Uint(d.msg.mid)
-	e.Byte(d.qos)
-	e.Byte(b2byte(d.retain))
-	e.Uint(uint64(len(d.subIDs)))
-	for _, id := range d.subIDs {
-		e.Uint(uint64(id))
-	}
-}
-
-func encSent(e *persist.Enc, s *session, d *delivery) {
-	e.String(s.id)
-	e.Uint(d.msg.mid)
-	e.Uint(uint64(d.id))
-	e.Byte(d.state)
-}
-
-func encInbound(e *persist.Enc, id string, pid uint16) {
-	e.String(id)
-	e.Uint(uint64(pid))
-}
 
 // PersistStats returns the store's counters (false without persistence);
 // call it on the loop.

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"sort"
-	"time"
 
 	"midge/broker/packet"
 	"midge/broker/topic"
@@ -250,40 +249,6 @@ func (s *session) clearSubscriptions() {
 		}
 	}
 	s.subs = nil
-}
-
-// onTimer handles the offline session's deadlines: the delayed will, then
-// the end of the session.
-func (s *session) onTimer(*timer) {
-	b := s.b
-	if s.conn != nil {
-		return
-	}
-	now := b.clock()
-	if s.willDue != 0 && now >= s.willDue {
-		s.willDue = 0
-		b.publishWill(s)
-	}
-	if s.expDue != 0 && now >= s.expDue {
-		b.log.Debugf("Session %s expired.", s.id)
-		b.endSession(s)
-		return
-	}
-	s.arm()
-}
-
-// arm schedules the timer for the next pending deadline.
-func (s *session) arm() {
-	b := s.b
-	next := s.expDue
-	if s.willDue != 0 && (next == 0 || s.willDue < next) {
-		next = s.willDue
-	}
-	if next == 0 {
-		b.wheel.stop(&s.timer)
-		return
-	}
-	b.wheel.schedule(&s.timer, b.now, time.Duration(next-b.clock()))
 }
 
 // sortedInflight returns s's in-flight deliveries in the order they were sent.

@@ -1,0 +1,132 @@
+package broker
+
+// The memory budget: what queued and in-flight messages cost, who pays,
+// and what gives when a queue or the broker-wide memory_limit is full.
+
+// messageOverhead approximates the bookkeeping bytes of one stored message
+// and delivery, so the memory budget is not fooled by tiny payloads.
+const messageOverhead = 96
+
+func messageSize(m *Message) int {
+	return messageOverhead + len(m.Topic) + len(m.Payload) + len(m.Props.ContentType) +
+		len(m.Props.ResponseTopic) + len(m.Props.CorrelationData) + len(m.Props.User)
+}
+
+// charge adds n bytes to the session's queued or in-flight use and to the
+// broker's memory budget.
+func (s *session) charge(n int, inflight bool) {
+	b := s.b
+	if s.qBytes+s.fBytes == 0 {
+		b.memUsers++
+	}
+	if inflight {
+		s.fBytes += n
+	} else {
+		s.qBytes += n
+	}
+	b.mem += n
+}
+
+func (s *session) uncharge(n int, inflight bool) {
+	b := s.b
+	if inflight {
+		s.fBytes -= n
+	} else {
+		s.qBytes -= n
+	}
+	b.mem -= n
+	if s.qBytes+s.fBytes == 0 {
+		b.memUsers--
+	}
+}
+
+// policy is the overflow policy for s: its listener's, or the broker's.
+func (s *session) policy() string {
+	if s.conn != nil && s.conn.ln.cfg.OverflowPolicy != "" {
+		return s.conn.ln.cfg.OverflowPolicy
+	}
+	if int(s.lnIdx) < len(s.b.listeners) {
+		if p := s.b.listeners[s.lnIdx].cfg.OverflowPolicy; p != "" {
+			return p
+		}
+	}
+	return s.b.cfg.OverflowPolicy
+}
+
+// dropOldest removes the oldest queued message, counting reason.
+func (s *session) dropOldest(r dropReason) {
+	d := s.queue.pop()
+	s.uncharge(d.size, false)
+	s.b.storeDeliveryDel(s, d)
+	s.b.drop(r)
+}
+
+// enqueue queues d under the per-client limits and the broker's memory
+// budget. When something must give, the overflow policy decides: drop-oldest
+// makes room by dropping this client's oldest queued message; drop-newest
+// drops d; reject drops d and reports rejected, so a 5.0 publisher is told
+// 0x97. The budget is shared fairly: a client using less than its share
+// (memory_limit / clients holding messages) takes room from the client
+// holding the most, never the other way round.
+func (s *session) enqueue(d *delivery) (kept, rejected bool) {
+	b := s.b
+	cfg := b.cfg
+	pol := s.policy()
+	for s.queue.len() >= cfg.MaxQueuedMessages || (s.queue.len() > 0 && s.qBytes+d.size > cfg.MaxQueuedBytes) {
+		if pol != "drop-oldest" {
+			reason := dropQueueFull
+			if d.qos == 0 && s.conn != nil {
+				reason = dropSlowConsumer
+			}
+			b.drop(reason)
+			return false, pol == "reject"
+		}
+		s.dropOldest(dropQueueFull)
+	}
+	for b.mem+d.size > cfg.MemoryLimit {
+		users := b.memUsers
+		if s.qBytes+s.fBytes == 0 {
+			users++
+		}
+		if s.qBytes+s.fBytes+d.size > cfg.MemoryLimit/users {
+			if pol == "drop-oldest" && s.queue.len() > 0 {
+				s.dropOldest(dropMemory)
+				continue
+			}
+			b.drop(dropMemory)
+			return false, pol == "reject"
+		}
+		v := b.biggestQueue()
+		if v == nil {
+			b.drop(dropMemory)
+			return false, pol == "reject"
+		}
+		v.dropOldest(dropMemory)
+	}
+	if d.qos > 0 && s.stored && s.conn == nil && b.storeFull() {
+		b.drop(dropStoreFull) // max_store_bytes, or the store is failing
+		return false, pol == "reject"
+	}
+	s.queue.push(d)
+	s.charge(d.size, false)
+	b.storeDelivery(s, d)
+	return true, false
+}
+
+// biggestQueue is the session with the most queued bytes (nil if none).
+func (b *Broker) biggestQueue() *session {
+	var big *session
+	for _, s := range b.sessions {
+		if s.queue.len() > 0 && (big == nil || s.qBytes > big.qBytes) {
+			big = s
+		}
+	}
+	return big
+}
+
+func (b *Broker) policyFor(s *session) string {
+	if s == nil {
+		return b.cfg.OverflowPolicy
+	}
+	return s.policy()
+}
