@@ -68,7 +68,7 @@ func (h *harness) feed(c *conn, data []byte) {
 	if _, err := c.handleFrames(data); err != nil {
 		h.t.Fatal(err)
 	}
-	h.b.flushDirty()
+	h.b.endTurn()
 }
 
 // drain reads everything the broker wrote to c's client end.

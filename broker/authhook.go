@@ -191,7 +191,7 @@ func (b *Broker) disconnectWhere(code packet.ReasonCode, why func(*session, *sec
 		if r := why(c.sess, c.ln.sec); r != "" {
 			b.log.Noticef("Client %s disconnected: %s.", c.sess.id, r)
 			c.sendDisconnect(code)
-			c.close(false)
+			c.b.disconnect(c, false)
 		}
 	}
 }

@@ -105,9 +105,18 @@ func (c *conn) send(pkt []byte) {
 	}
 	c.b.Stats.BytesSent += uint64(len(pkt))
 	c.b.Stats.PacketsSent++
-	c.b.markDirty(c)
+	c.queueFlush()
 	if cap(pkt) > cap(c.b.scratch) && cap(pkt) <= maxScratch {
 		c.b.scratch = pkt[:0] // keep the grown encode buffer
+	}
+}
+
+// queueFlush puts the connection on the loop's list of connections with
+// output, flushed at the end of the turn.
+func (c *conn) queueFlush() {
+	if !c.dirty {
+		c.dirty = true
+		c.b.dirty = append(c.b.dirty, c)
 	}
 }
 
@@ -117,10 +126,11 @@ func (c *conn) room(n int) bool {
 }
 
 // flush writes buffered output with writev; what the socket does not take
-// waits for writability.
-func (c *conn) flush() {
+// waits for writability. It reports false when the socket failed (the
+// output is dropped); the loop then ends the connection.
+func (c *conn) flush() bool {
 	if c.state == stateClosed {
-		return
+		return true
 	}
 	b := c.b
 	for c.out.Len() > 0 {
@@ -134,28 +144,18 @@ func (c *conn) flush() {
 		}
 		if err != nil {
 			c.out.release(&b.pool)
-			if c.state == stateClosing {
-				c.destroy()
-			} else {
-				c.lost()
-			}
-			return
+			return false
 		}
 	}
 	if c.out.Len() == 0 {
 		c.out.release(&b.pool)
 		if c.state == stateClosing {
 			c.lingerClose()
-			return
-		}
-		if c.sess != nil && c.state == stateConnected {
-			c.sess.pump()
-		}
-		if c.out.Len() > 0 {
-			b.markDirty(c)
+			return true
 		}
 	}
 	c.setInterest()
+	return true
 }
 
 func (c *conn) setInterest() {
@@ -167,31 +167,6 @@ func (c *conn) setInterest() {
 	if wantWrite != c.wantWrite || readOff != c.readOff {
 		c.wantWrite, c.readOff = wantWrite, readOff
 		c.b.poller.Modify(c.fd, !readOff, wantWrite)
-	}
-}
-
-// onTimer is the connection's one timer: connect timeout before CONNECT,
-// keep alive after, and the linger limit while closing.
-func (c *conn) onTimer(*timer) {
-	b := c.b
-	switch c.state {
-	case stateNew:
-		b.log.Noticef("Client %s did not send CONNECT in time, closing.", c.from())
-		c.destroy()
-	case stateConnected:
-		if c.keepAlive == 0 {
-			return
-		}
-		idle := time.Duration(b.clock() - c.lastRecv)
-		if idle >= c.keepAlive {
-			b.log.Noticef("Client %s has exceeded timeout, disconnecting.", c)
-			c.sendDisconnect(packet.KeepAliveTimeout)
-			c.close(false)
-			return
-		}
-		b.wheel.schedule(&c.timer, b.now, c.keepAlive-idle)
-	case stateClosing:
-		c.destroy()
 	}
 }
 
@@ -212,23 +187,11 @@ func (c *conn) sendDisconnectText(code packet.ReasonCode, text string) {
 	c.send(packet.AppendDisconnect(c.b.scratch[:0], packet.DISCONNECT, &d, c.version))
 }
 
-// lost handles a connection that ended without DISCONNECT (read EOF, error).
-func (c *conn) lost() {
-	if c.state == stateConnected {
-		c.b.log.Noticef("Client %s closed its connection.", c)
-	}
-	c.close(false)
-}
-
-// close ends the client's use of the connection: the session is detached
-// (will, expiry), then buffered output is flushed before the fd closes.
-// graceful is true after a DISCONNECT that suppresses the will.
-func (c *conn) close(graceful bool) {
+// close stops input and flushes buffered output before the fd closes. The
+// connection must have no session: Broker.disconnect detaches it first.
+func (c *conn) close() {
 	if c.state == stateClosing || c.state == stateClosed {
 		return
-	}
-	if c.sess != nil {
-		c.b.detach(c, graceful)
 	}
 	c.state = stateClosing
 	c.in = nil
@@ -240,7 +203,7 @@ func (c *conn) close(graceful bool) {
 		return
 	}
 	c.b.wheel.schedule(&c.timer, c.b.now, 2*time.Second)
-	c.b.markDirty(c)
+	c.queueFlush()
 }
 
 // lingerClose half-closes the socket so the last packet reaches the peer,
@@ -261,9 +224,6 @@ func (c *conn) destroy() {
 		return
 	}
 	b := c.b
-	if c.sess != nil && c.state != stateClosing {
-		b.detach(c, false)
-	}
 	c.state = stateClosed
 	b.wheel.stop(&c.timer)
 	b.poller.Remove(c.fd)
@@ -332,4 +292,27 @@ func (c *conn) certID() tlsIdentity {
 type tlsIdentity struct {
 	present bool
 	cn, dn  string
+}
+
+// track registers c under its fd; untrack forgets it.
+func (b *Broker) track(c *conn) {
+	if c.fd >= len(b.conns) {
+		b.conns = append(b.conns, make([]*conn, c.fd+1-len(b.conns)+len(b.conns)/2)...)
+	}
+	b.conns[c.fd] = c
+	b.nconns++
+}
+
+func (b *Broker) untrack(c *conn) {
+	if c.fd < len(b.conns) && b.conns[c.fd] == c {
+		b.conns[c.fd] = nil
+		b.nconns--
+	}
+}
+
+func (b *Broker) connAt(fd int) *conn {
+	if fd >= 0 && fd < len(b.conns) {
+		return b.conns[fd]
+	}
+	return nil
 }

@@ -76,7 +76,7 @@ func FuzzBroker(f *testing.F) {
 			}
 			unix.Write(h.peer[c], chunk)
 			c.readable()
-			b.flushDirty()
+			b.endTurn()
 			h.drain(c)
 			h.drain(watcher)
 			if cap(c.in) > b.cfg.MaxPacketSize+readBufSize {

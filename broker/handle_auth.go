@@ -99,7 +99,7 @@ func (c *conn) handleAuth(d *packet.Disconnect) error {
 		}
 		b.log.Noticef("Client %s failed re-authentication: %v.", c, err)
 		c.sendDisconnect(authCode(err))
-		c.close(false)
+		c.b.disconnect(c, false)
 		return nil
 	}
 	if !done {

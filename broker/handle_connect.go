@@ -66,7 +66,7 @@ func (c *conn) refuse(err error) error {
 	b := c.b
 	b.log.Noticef("Client %s refused: %v.", c.from(), err)
 	c.sendConnack(false, connectCode(err), nil)
-	c.close(false)
+	c.b.disconnect(c, false)
 	return nil
 }
 
@@ -157,7 +157,7 @@ func (c *conn) handleConnect(body []byte) error {
 		props.ServerReference = []byte(ref)
 		b.log.Noticef("Client %s redirected to %s.", c.from(), ref)
 		c.sendConnack(false, code, &props)
-		c.close(false)
+		c.b.disconnect(c, false)
 		return nil
 	}
 	if p.Props.Has(packet.PropAuthMethod) && b.auth[string(p.Props.AuthMethod)] == nil {
@@ -274,7 +274,7 @@ func (c *conn) handleConnect(body []byte) error {
 		old := s.conn
 		b.log.Noticef("Client %s already connected, closing old connection.", id)
 		old.sendDisconnect(packet.SessionTakenOver)
-		old.close(false)
+		b.disconnect(old, false)
 		s = b.sessions[id] // closing may have ended it
 	}
 	if s != nil && p.CleanStart {

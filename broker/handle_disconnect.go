@@ -21,6 +21,6 @@ func (c *conn) handleDisconnect(d *packet.Disconnect) error {
 		}
 	}
 	c.b.log.Noticef("Client %s disconnected.", c)
-	c.close(d.Reason != packet.DisconnectWithWill)
+	c.b.disconnect(c, d.Reason != packet.DisconnectWithWill)
 	return nil
 }

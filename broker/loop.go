@@ -93,8 +93,7 @@ func (b *Broker) loop() error {
 			return errStop
 		}
 		b.wheel.advance(b.now)
-		b.storeFlush()
-		b.flushDirty()
+		b.endTurn()
 	}
 }
 
@@ -119,7 +118,7 @@ func (b *Broker) dispatch(ev platform.Event) {
 	}
 	if c := b.connAt(ev.Fd); c != nil {
 		if ev.Writable {
-			c.flush()
+			c.queueFlush()
 		}
 		if ev.Readable || ev.Hangup {
 			c.readable()
@@ -178,42 +177,24 @@ func (b *Broker) accept(l *listener) {
 	}
 }
 
-// track registers c under its fd; untrack forgets it.
-func (b *Broker) track(c *conn) {
-	if c.fd >= len(b.conns) {
-		b.conns = append(b.conns, make([]*conn, c.fd+1-len(b.conns)+len(b.conns)/2)...)
-	}
-	b.conns[c.fd] = c
-	b.nconns++
-}
-
-func (b *Broker) untrack(c *conn) {
-	if c.fd < len(b.conns) && b.conns[c.fd] == c {
-		b.conns[c.fd] = nil
-		b.nconns--
-	}
-}
-
-func (b *Broker) connAt(fd int) *conn {
-	if fd >= 0 && fd < len(b.conns) {
-		return b.conns[fd]
-	}
-	return nil
-}
-
-func (b *Broker) markDirty(c *conn) {
-	if !c.dirty {
-		c.dirty = true
-		b.dirty = append(b.dirty, c)
-	}
-}
-
-func (b *Broker) flushDirty() {
-	for i := 0; i < len(b.dirty); i++ { // flush may dirty more connections
+// endTurn is the last step of every turn: the turn's log records go to the
+// persistence writer, then every connection with output is flushed. A
+// session whose connection drained is pumped: it moves queued messages into
+// the output, which puts the connection back on the list to be flushed in
+// the same pass. Nothing below calls back into this step.
+func (b *Broker) endTurn() {
+	b.storeFlush()
+	for i := 0; i < len(b.dirty); i++ {
 		c := b.dirty[i]
-		c.dirty = false
-		c.flush()
 		b.dirty[i] = nil
+		c.dirty = false
+		if !c.flush() {
+			b.lost(c)
+			continue
+		}
+		if s := c.sess; s != nil && c.state == stateConnected && c.out.Len() == 0 {
+			s.pump()
+		}
 	}
 	b.dirty = b.dirty[:0]
 }
@@ -233,6 +214,9 @@ func (b *Broker) shutdown() {
 		if c.state == stateConnected {
 			c.sendDisconnect(packet.ServerShuttingDown)
 			c.flush()
+		}
+		if c.sess != nil {
+			b.detach(c, false)
 		}
 		c.destroy()
 	}

@@ -40,7 +40,7 @@ func (c *conn) readable() {
 		if err != nil {
 			b.log.Debugf("Socket error on client %s, disconnecting.", c)
 		}
-		c.lost()
+		c.b.lost(c)
 		return
 	}
 	if c.state == stateClosing {
@@ -52,7 +52,7 @@ func (c *conn) readable() {
 	if c.wsS() != nil {
 		stream, ok := c.wsInput(data)
 		if !ok {
-			c.close(false)
+			c.b.disconnect(c, false)
 			return
 		}
 		if len(stream) == 0 {
@@ -135,64 +135,58 @@ var (
 	errSecondConnect = &packet.FieldError{Packet: packet.CONNECT, Field: "second CONNECT", Err: packet.ErrProtocol}
 )
 
-// handle dispatches one complete packet. Decoded fields are views into the
-// read buffer and are valid only until handle returns.
+// handle dispatches one complete packet: the connection's state decides
+// which packets it may send, packet.Packets decodes the packet, and its
+// handler runs. Decoded fields are views into the read buffer, valid only
+// until handle returns.
 func (c *conn) handle(h packet.FixedHeader, body []byte) error {
-	c.b.Stats.PacketsReceived++
-	if c.state == stateNew {
-		if h.Type == packet.AUTH && c.authS() != nil && c.authS().x != nil {
-			if err := packet.DecodeDisconnect(&c.b.ps.Disconnect, h.Type, body, c.version); err != nil {
-				return err
-			}
-			return c.handleAuth(&c.b.ps.Disconnect)
-		}
-		if h.Type != packet.CONNECT || (c.authS() != nil && c.authS().x != nil) {
-			return errNotConnect // [MQTT-3.1.0-1]
-		}
+	b := c.b
+	b.Stats.PacketsReceived++
+	authing := c.authS() != nil && c.authS().x != nil // an AUTH exchange holds the CONNECT
+	switch {
+	case c.state == stateNew && h.Type == packet.CONNECT && !authing:
+		// CONNECT decodes itself: a refusal is answered in the client's
+		// protocol version even when the rest does not decode.
 		return c.handleConnect(body)
+	case c.state == stateNew && (h.Type != packet.AUTH || !authing):
+		return errNotConnect // [MQTT-3.1.0-1]
+	case h.Type == packet.CONNECT:
+		return errSecondConnect // [MQTT-3.1.0-2]
+	case !fromClient(h.Type):
+		return errClientOnly
 	}
-	v := c.version
+	ps := &b.ps
+	if err := ps.Decode(h, body, c.version); err != nil {
+		return err
+	}
 	switch h.Type {
 	case packet.PUBLISH:
-		if err := packet.DecodePublish(&c.b.ps.Publish, h.Flags, body, v); err != nil {
-			return err
-		}
-		return c.handlePublish(&c.b.ps.Publish)
+		return c.handlePublish(&ps.Publish)
 	case packet.PUBACK, packet.PUBREC, packet.PUBREL, packet.PUBCOMP:
-		if err := packet.DecodeAck(&c.b.ps.Ack, h.Type, body, v); err != nil {
-			return err
-		}
-		return c.handleAck(&c.b.ps.Ack)
+		return c.handleAck(&ps.Ack)
 	case packet.SUBSCRIBE:
-		if err := packet.DecodeSubscribe(&c.b.ps.Subscribe, h.Type, body, v); err != nil {
-			return err
-		}
-		return c.handleSubscribe(&c.b.ps.Subscribe)
+		return c.handleSubscribe(&ps.Subscribe)
 	case packet.UNSUBSCRIBE:
-		if err := packet.DecodeSubscribe(&c.b.ps.Subscribe, h.Type, body, v); err != nil {
-			return err
-		}
-		return c.handleUnsubscribe(&c.b.ps.Subscribe)
+		return c.handleUnsubscribe(&ps.Subscribe)
 	case packet.PINGREQ:
-		if err := packet.DecodeEmpty(h.Type, body); err != nil {
-			return err
-		}
-		c.send(packet.AppendPingresp(c.b.scratch[:0]))
+		c.send(packet.AppendPingresp(b.scratch[:0]))
 		return nil
 	case packet.DISCONNECT:
-		if err := packet.DecodeDisconnect(&c.b.ps.Disconnect, h.Type, body, v); err != nil {
-			return err
-		}
-		return c.handleDisconnect(&c.b.ps.Disconnect)
-	case packet.AUTH:
-		if err := packet.DecodeDisconnect(&c.b.ps.Disconnect, h.Type, body, v); err != nil {
-			return err
-		}
-		return c.handleAuth(&c.b.ps.Disconnect)
-	case packet.CONNECT:
-		return errSecondConnect // [MQTT-3.1.0-2]
+		return c.handleDisconnect(&ps.Disconnect)
+	default: // AUTH
+		return c.handleAuth(&ps.Disconnect)
 	}
-	return errClientOnly
+}
+
+// fromClient reports whether a client may send packets of type t after
+// its CONNECT.
+func fromClient(t packet.Type) bool {
+	switch t {
+	case packet.PUBLISH, packet.PUBACK, packet.PUBREC, packet.PUBREL, packet.PUBCOMP,
+		packet.SUBSCRIBE, packet.UNSUBSCRIBE, packet.PINGREQ, packet.DISCONNECT, packet.AUTH:
+		return true
+	}
+	return false
 }
 
 // fail answers a protocol error as the spec asks: CONNACK with the reason
@@ -207,9 +201,9 @@ func (c *conn) fail(err error) {
 		if err != errNotConnect && c.version != 0 {
 			c.sendConnack(false, code, nil)
 		}
-		c.close(false)
+		c.b.disconnect(c, false)
 		return
 	}
 	c.sendDisconnectText(code, err.Error())
-	c.close(false)
+	c.b.disconnect(c, false)
 }

@@ -151,7 +151,7 @@ func (b *Broker) deliver(s *session, topicName, payload []byte, qos byte, retain
 					p.Props.MessageExpiry = left
 				}
 			}
-			if b.sendPublish(c, &p, subIDs) != sendNoRoom {
+			if c.sendPublish(&p, subIDs) != sendNoRoom {
 				return m, false
 			}
 		}

@@ -17,7 +17,8 @@ const (
 // an outbound topic alias for 5.0, the client's Maximum Packet Size (a
 // message too large for it is dropped for that client and counted
 // [MQTT-3.1.2-25]), and the output buffer's room.
-func (b *Broker) sendPublish(c *conn, p *packet.Publish, subIDs []uint32) sendResult {
+func (c *conn) sendPublish(p *packet.Publish, subIDs []uint32) sendResult {
+	b := c.b
 	var alias uint16
 	var fresh bool
 	if c.version == packet.Version5 {

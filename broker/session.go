@@ -185,7 +185,7 @@ func (s *session) transmit(d *delivery) bool {
 		id = s.newID()
 		p.PacketID = id
 	}
-	switch b.sendPublish(c, &p, d.subIDs) {
+	switch c.sendPublish(&p, d.subIDs) {
 	case sendNoRoom:
 		return false
 	case sendTooLarge:
@@ -236,7 +236,7 @@ func (s *session) resend() {
 		if left, ok := remaining(d.msg, s.b.now); ok && p.Props.Has(packet.PropMessageExpiry) {
 			p.Props.MessageExpiry = left
 		}
-		s.b.sendPublish(c, &p, d.subIDs) // in flight already: sent whatever the buffer holds
+		c.sendPublish(&p, d.subIDs) // in flight already: sent whatever the buffer holds
 	}
 }
 

@@ -96,3 +96,27 @@ func (s *session) arm() {
 	}
 	b.wheel.schedule(&s.timer, b.now, time.Duration(next-b.clock()))
 }
+
+// disconnect ends a client's connection: its session is detached first
+// (will, expiry), then the connection flushes its output and closes.
+// graceful is true after a DISCONNECT that suppresses the will.
+func (b *Broker) disconnect(c *conn, graceful bool) {
+	if c.sess != nil {
+		b.detach(c, graceful)
+	}
+	c.close()
+}
+
+// lost ends a connection whose socket ended without DISCONNECT (EOF, a read
+// or write error).
+func (b *Broker) lost(c *conn) {
+	switch c.state {
+	case stateClosing:
+		c.destroy()
+	case stateConnected:
+		b.log.Noticef("Client %s closed its connection.", c)
+		fallthrough
+	default:
+		b.disconnect(c, false)
+	}
+}

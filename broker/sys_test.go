@@ -17,13 +17,13 @@ func TestSysIdleWithoutSubscribers(t *testing.T) {
 	sent := h.b.Stats.PacketsSent
 	h.b.startSys()
 	h.b.onSys()
-	h.b.flushDirty()
+	h.b.endTurn()
 	if h.b.sys.last != nil || h.b.Stats.PacketsSent != sent || h.drain(c) != 0 {
 		t.Fatal("$SYS was computed or sent with no subscriber")
 	}
 	h.subscribe(c, "$SYS/broker/uptime", 0)
 	h.b.onSys()
-	h.b.flushDirty()
+	h.b.endTurn()
 	if h.drain(c) == 0 {
 		t.Fatal("nothing sent to a $SYS subscriber")
 	}

@@ -99,7 +99,7 @@ func (c *conn) holdInput(data []byte) bool {
 		held := p.bytes - len(p.connect) // its input goes with it; the CONNECT waits for the verifier
 		p.bytes -= held
 		b.verifyBytes -= held
-		c.close(false)
+		c.b.disconnect(c, false)
 		return false
 	}
 	p.bytes += len(data)

@@ -245,7 +245,7 @@ func (c *conn) wsInput(data []byte) ([]byte, bool) {
 // writeRaw queues bytes without framing (the HTTP response).
 func (c *conn) writeRaw(p []byte) {
 	c.out.write(&c.b.pool, p)
-	c.b.markDirty(c)
+	c.queueFlush()
 }
 
 // writeFrame queues one server frame.
@@ -253,7 +253,7 @@ func (c *conn) writeFrame(op byte, payload []byte) {
 	var h [10]byte
 	c.out.write(&c.b.pool, wsAppendHeader(h[:0], op, len(payload)))
 	c.out.write(&c.b.pool, payload)
-	c.b.markDirty(c)
+	c.queueFlush()
 }
 
 // wsClose sends a close frame with code.
