@@ -31,19 +31,12 @@ func (b *Broker) armTokenSweep() {}
 func (b *Broker) registerBuiltinAuth() {}
 
 // No built-in credential checks: nothing waits for a verifier.
-type pendingLogin struct {
-	done   bool
-	d      Decision
-	res    authResult
-	client Client
-}
+type pendingLogin struct{}
 
 type verifyJob struct{}
 
-var errLoginPending = errors.New("login being verified")
-
-func (b *Broker) startVerifier()                                    {}
-func (c *conn) verifyAsync(*security, Client, []byte, []byte) error { return nil }
-func (c *conn) pendingLogin() *pendingLogin                         { return nil }
-func (c *conn) loginWait() bool                                     { return false }
-func (c *conn) holdInput([]byte) bool                               { return true }
+func (b *Broker) startVerifier()                                         {}
+func (c *conn) verifyAsync(*security, Client, []byte, *connectReq) error { return nil }
+func (c *conn) pendingLogin() *pendingLogin                              { return nil }
+func (c *conn) loginWait() bool                                          { return false }
+func (c *conn) holdInput([]byte) bool                                    { return true }

@@ -47,12 +47,10 @@ func authCode(err error) packet.ReasonCode {
 // authState is a connection's enhanced authentication: the method named in
 // CONNECT, the exchange in progress, and the CONNECT kept while it runs.
 type authState struct {
-	user    string // the user an exchange authenticated, if it says
-	method  string
-	x       AuthExchange
-	done    bool
-	reply   []byte
-	connect []byte
+	user   string // the user an exchange authenticated, if it says
+	method string
+	x      AuthExchange
+	req    *connectReq // the CONNECT waiting for the exchange to end
 }
 
 // sendAuth sends an AUTH packet with the connection's method.
@@ -106,14 +104,15 @@ func (c *conn) handleAuth(d *packet.Disconnect) error {
 		c.sendAuth(packet.ContinueAuthentication, reply)
 		return nil
 	}
+	if c.state == stateNew {
+		r := st.req
+		c.authExchanged(r, reply)
+		return c.refuse(c.admit(r)) // the CONNECT resumes where it waited
+	}
 	if u, ok := st.x.(interface{ AuthenticatedUser() string }); ok {
 		st.user = u.AuthenticatedUser()
 	}
 	st.x = nil
-	if c.state == stateNew {
-		st.done, st.reply = true, reply
-		return c.handleConnect(st.connect)
-	}
 	c.sendAuth(packet.Success, reply)
 	return nil
 }

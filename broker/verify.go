@@ -3,8 +3,6 @@
 package broker
 
 import (
-	"errors"
-
 	"midge/broker/packet"
 )
 
@@ -26,14 +24,10 @@ const (
 	verifyBudget = 1 << 20
 )
 
-// pendingLogin is a CONNECT waiting for the verifier, then its answer.
+// pendingLogin is a CONNECT waiting for the verifier.
 type pendingLogin struct {
-	connect []byte // the CONNECT body, handled again with the answer
-	bytes   int    // charged to the broker's verifyBytes
-	client  Client // who asked
-	done    bool
-	d       Decision
-	res     authResult
+	req   *connectReq // resumes with the answer
+	bytes int         // charged to the broker's verifyBytes
 }
 
 type verifyJob struct {
@@ -44,10 +38,7 @@ type verifyJob struct {
 	password []byte
 }
 
-var (
-	errLoginPending = errors.New("login being verified")
-	errVerifierBusy = &refusal{packet.ServerBusy, "too many logins being verified"}
-)
+var errVerifierBusy = &refusal{packet.ServerBusy, "too many logins being verified"}
 
 // startVerifier runs the verifier until the broker stops.
 func (b *Broker) startVerifier() {
@@ -68,14 +59,14 @@ func (b *Broker) startVerifier() {
 	}()
 }
 
-// verifyAsync hands the built-in credential checks to the verifier and
-// keeps the CONNECT; errLoginPending tells the caller to wait.
-func (c *conn) verifyAsync(sec *security, cl Client, password []byte, body []byte) error {
+// verifyAsync hands the built-in credential checks to the verifier with
+// the kept request; errAnswered tells the caller it waits.
+func (c *conn) verifyAsync(sec *security, cl Client, password []byte, r *connectReq) error {
 	b := c.b
-	if b.verifyBytes+len(body) > verifyBudget {
+	if b.verifyBytes+len(r.body) > verifyBudget {
 		return errVerifierBusy
 	}
-	p := &pendingLogin{connect: append([]byte(nil), body...), bytes: len(body), client: cl}
+	p := &pendingLogin{req: r, bytes: len(r.body)}
 	j := verifyJob{c: c, p: p, hooks: sec.authn, client: cl, password: append([]byte(nil), password...)}
 	select {
 	case b.verifyQ <- j:
@@ -84,7 +75,7 @@ func (c *conn) verifyAsync(sec *security, cl Client, password []byte, body []byt
 	}
 	b.verifyBytes += p.bytes
 	c.ext().login = p
-	return errLoginPending
+	return errAnswered
 }
 
 // holdInput keeps bytes a client sent while its CONNECT is verified,
@@ -96,7 +87,7 @@ func (c *conn) holdInput(data []byte) bool {
 	b, p := c.b, c.x.login
 	if b.verifyBytes+len(data) > verifyBudget {
 		b.log.Noticef("Client %s sent too much before its CONNECT was answered, closing.", c.from())
-		held := p.bytes - len(p.connect) // its input goes with it; the CONNECT waits for the verifier
+		held := p.bytes - len(p.req.body) // its input goes with it; the CONNECT waits for the verifier
 		p.bytes -= held
 		b.verifyBytes -= held
 		c.b.disconnect(c, false)
@@ -118,24 +109,25 @@ func (c *conn) pendingLogin() *pendingLogin {
 // loginWait reports whether the connection waits for the verifier (its
 // input is paused meanwhile).
 func (c *conn) loginWait() bool {
-	p := c.pendingLogin()
-	return p != nil && !p.done
+	return c.pendingLogin() != nil
 }
 
-// verified completes a CONNECT with the verifier's answer, on the loop,
-// then handles what the client sent after it.
+// verified completes a CONNECT with the verifier's answer, on the loop: the
+// request resumes at the decision, then what the client sent after it is
+// handled.
 func (c *conn) verified(p *pendingLogin, d Decision, res authResult) {
 	c.b.verifyBytes -= p.bytes
 	if c.state != stateNew || c.x == nil || c.x.login != p {
 		return // closed (or timed out) meanwhile
 	}
-	p.done, p.d, p.res = true, d, res
-	err := c.handleConnect(p.connect)
 	c.x.login = nil
-	if err != nil {
-		c.fail(err)
-		return
+	r := p.req
+	r.res = res
+	err := c.judge(r, d)
+	if err == nil {
+		err = c.admit(r)
 	}
+	c.refuse(err)
 	if c.in != nil {
 		c.consume(c.in) // what the client sent behind its CONNECT
 	} else if c.state == stateNew || c.state == stateConnected {
