@@ -8,6 +8,7 @@ import (
 
 	"midge/broker/auth"
 	"midge/broker/packet"
+	"midge/broker/wheel"
 )
 
 // authFiles are the password and ACL files in force; reload swaps them
@@ -143,21 +144,21 @@ const tokenSweep = time.Second
 
 // armTokenSweep runs sweepTokens while any listener verifies JWTs.
 func (b *Broker) armTokenSweep() {
-	b.tokens.owner = timerFunc(b.sweepTokens)
+	b.tokens.Owner = wheel.Func(b.sweepTokens)
 	for _, l := range b.listeners {
 		if l.sec.files != nil && l.sec.files.jwt != nil {
-			b.wheel.schedule(&b.tokens, b.now, tokenSweep)
+			b.wheel.Schedule(&b.tokens, b.now, tokenSweep)
 			return
 		}
 	}
-	b.wheel.stop(&b.tokens)
+	b.wheel.Stop(&b.tokens)
 }
 
 // sweepTokens ends the connections whose token expired: a token's exp
 // bounds the connection it opened, not only the login (5.0 clients get
 // DISCONNECT 0xA0 Maximum connect time).
 func (b *Broker) sweepTokens() {
-	b.wheel.schedule(&b.tokens, b.now, tokenSweep)
+	b.wheel.Schedule(&b.tokens, b.now, tokenSweep)
 	b.disconnectWhere(packet.MaximumConnectTime, func(s *session, _ *security) string {
 		if cl := s.claims(); cl != nil && !cl.Until.IsZero() && b.now.After(cl.Until) {
 			return "its token expired"

@@ -13,7 +13,9 @@ import (
 
 	"midge/broker/config"
 	"midge/broker/packet"
+	"midge/broker/ring"
 	"midge/broker/topic"
+	"midge/broker/wheel"
 	"midge/hw"
 	"midge/persist"
 	"midge/platform"
@@ -38,8 +40,8 @@ type Broker struct {
 	sessions  map[string]*session
 	tree      topic.Tree[*session]
 	retained  topic.Retained[*Message]
-	wheel     *wheel
-	pool      blockPool
+	wheel     *wheel.Wheel
+	pool      ring.Pool
 	mem       int // queued + in-flight + retained bytes (memory_limit)
 	memUsers  int // sessions holding queued or in-flight bytes
 	retBytes  int // retained bytes
@@ -69,7 +71,7 @@ type Broker struct {
 	hooks       []AuthHook     // added by the program embedding the broker, asked first
 	verifyQ     chan verifyJob // to the credential verifier (nil: check on the loop)
 	verifyBytes int            // held by logins waiting for it
-	tokens      timer          // checks connections for expired tokens
+	tokens      wheel.Timer    // checks connections for expired tokens
 	logins      loginLimiter
 	store       *store     // nil without persistence
 	storeAlarm  string     // persistence could not start
@@ -91,7 +93,7 @@ type listener struct {
 	tls    *tlsListener
 	sec    *security // who may connect here and what they may do
 	paused bool
-	resume timer // re-arms accepting after the process ran out of fds
+	resume wheel.Timer // re-arms accepting after the process ran out of fds
 }
 
 func (l *listener) String() string {
@@ -101,7 +103,7 @@ func (l *listener) String() string {
 	return l.addr.String()
 }
 
-func (l *listener) onTimer(*timer) {
+func (l *listener) OnTimer(*wheel.Timer) {
 	if l.paused {
 		l.paused = false
 		l.b.poller.Modify(l.fd, true, false)
@@ -139,8 +141,8 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 	b := &Broker{
 		cfg: cfg, log: log, poller: p,
 		sessions: make(map[string]*session),
-		wheel:    newWheel(now, 100*time.Millisecond),
-		pool:     blockPool{max: 256},
+		wheel:    wheel.New(now, 100*time.Millisecond),
+		pool:     ring.Pool{Max: 256},
 		now:      now,
 		readBuf:  make([]byte, readBufSize),
 		scratch:  make([]byte, 0, 4096),
@@ -191,7 +193,7 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 			return nil, err
 		}
 		l := &listener{b: b, fd: fd, addr: addr, path: lc.UnixSocket, cfg: lc, idx: uint8(len(b.listeners)), sec: secs[i]}
-		l.resume.owner = l
+		l.resume.Owner = l
 		b.listeners = append(b.listeners, l)
 		if err := b.openTLS(l); err != nil {
 			b.closeListeners()

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"midge/broker/packet"
+	"midge/broker/ring"
+	"midge/broker/wheel"
 	"midge/platform"
 )
 
@@ -29,10 +31,10 @@ type conn struct {
 
 	keepAlive time.Duration // 1.5 x the negotiated keep alive; 0 = off
 	lastRecv  int64         // broker clock (nanoseconds) of the last read
-	timer     timer         // connect timeout, then keep alive, then close linger
+	timer     wheel.Timer   // connect timeout, then keep alive, then close linger
 
 	in  []byte // a partial inbound packet (nil when none)
-	out outbuf
+	out ring.Buffer
 	fd  int
 
 	state     connState
@@ -53,7 +55,7 @@ type conn struct {
 
 func newConn(b *Broker, l *listener, fd int, remote netip.AddrPort) *conn {
 	c := &conn{b: b, ln: l, fd: fd, remote: remote, lastRecv: b.clock(), problemInfo: true}
-	c.timer.owner = c
+	c.timer.Owner = c
 	if l.cfg.Protocol == "websockets" {
 		c.ext().ws = &wsState{}
 	}
@@ -101,7 +103,7 @@ func (c *conn) send(pkt []byte) {
 	if c.wsS() != nil {
 		c.writeFrame(wsOpBinary, pkt) // one binary frame per packet
 	} else {
-		c.out.write(&c.b.pool, pkt)
+		c.out.Write(&c.b.pool, pkt)
 	}
 	c.b.Stats.BytesSent += uint64(len(pkt))
 	c.b.Stats.PacketsSent++
@@ -134,21 +136,21 @@ func (c *conn) flush() bool {
 	}
 	b := c.b
 	for c.out.Len() > 0 {
-		vec := c.out.iovecs(b.iov)
+		vec := c.out.Iovecs(b.iov)
 		n, err := platform.Writev(c.fd, vec)
 		if n > 0 {
-			c.out.consume(&b.pool, n)
+			c.out.Consume(&b.pool, n)
 		}
 		if err == platform.ErrWouldBlock || (err == nil && c.out.Len() > 0 && n == 0) {
 			break
 		}
 		if err != nil {
-			c.out.release(&b.pool)
+			c.out.Release(&b.pool)
 			return false
 		}
 	}
 	if c.out.Len() == 0 {
-		c.out.release(&b.pool)
+		c.out.Release(&b.pool)
 		if c.state == stateClosing {
 			c.lingerClose()
 			return true
@@ -202,7 +204,7 @@ func (c *conn) close() {
 		c.lingerClose()
 		return
 	}
-	c.b.wheel.schedule(&c.timer, c.b.now, 2*time.Second)
+	c.b.wheel.Schedule(&c.timer, c.b.now, 2*time.Second)
 	c.queueFlush()
 }
 
@@ -215,7 +217,7 @@ func (c *conn) lingerClose() {
 	}
 	c.b.poller.Modify(c.fd, true, false)
 	c.wantWrite, c.readOff = false, false
-	c.b.wheel.schedule(&c.timer, c.b.now, time.Second)
+	c.b.wheel.Schedule(&c.timer, c.b.now, time.Second)
 }
 
 // destroy closes the fd and forgets the connection.
@@ -225,10 +227,10 @@ func (c *conn) destroy() {
 	}
 	b := c.b
 	c.state = stateClosed
-	b.wheel.stop(&c.timer)
+	b.wheel.Stop(&c.timer)
 	b.poller.Remove(c.fd)
 	platform.Close(c.fd)
-	c.out.release(&b.pool)
+	c.out.Release(&b.pool)
 	c.in = nil
 	b.untrack(c)
 	c.ln.count--

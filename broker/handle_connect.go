@@ -363,7 +363,7 @@ func (c *conn) admit(r *connectReq) error {
 		s = newSession(b, id)
 		b.sessions[id] = s
 	}
-	b.wheel.stop(&s.timer)
+	b.wheel.Stop(&s.timer)
 	s.willDue, s.expDue = 0, 0
 	s.will = nil // a delayed will of the previous connection is not sent
 	s.version = c.version
@@ -415,9 +415,9 @@ func (c *conn) admit(r *connectReq) error {
 	if b.Stats.Connected > b.Stats.MaxConnected {
 		b.Stats.MaxConnected = b.Stats.Connected
 	}
-	b.wheel.stop(&c.timer)
+	b.wheel.Stop(&c.timer)
 	if c.keepAlive > 0 {
-		b.wheel.schedule(&c.timer, b.now, c.keepAlive)
+		b.wheel.Schedule(&c.timer, b.now, c.keepAlive)
 	}
 	if r.hasUser {
 		b.log.Noticef("New client connected from %s as %s (p%d, c%d, k%d, u'%s').", c.from(), id, c.version, b2i(p.CleanStart), r.ka, r.user)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"midge/broker/wheel"
 	"midge/hw"
 )
 
@@ -13,7 +14,7 @@ type hardware struct {
 	watchdogs []hw.Watchdog
 	notifier  *hw.Notifier
 	ind       *hw.Indicator
-	timer     timer
+	timer     wheel.Timer
 	period    time.Duration
 	lastPet   time.Time
 	stalled   bool
@@ -73,7 +74,7 @@ func (b *Broker) openHardware(opts Options) {
 	if h.ind != nil {
 		h.period = min(h.period, 100*time.Millisecond)
 	}
-	h.timer.owner = timerFunc(b.hwTick)
+	h.timer.Owner = wheel.Func(b.hwTick)
 	b.hw = h
 }
 
@@ -92,7 +93,7 @@ func (b *Broker) startHardware() {
 // persistence writer are making progress, and updates the LEDs.
 func (b *Broker) hwTick() {
 	h := b.hw
-	b.wheel.schedule(&h.timer, b.now, h.period)
+	b.wheel.Schedule(&h.timer, b.now, h.period)
 	stalled := b.storeStalled(max(10*time.Second, 3*h.period))
 	if stalled != h.stalled {
 		h.stalled = stalled

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"midge/broker/packet"
+	"midge/broker/wheel"
 )
 
 // Connection deadlines: the CONNECT timeout, keep alive (1.5 x the
@@ -11,7 +12,7 @@ import (
 
 // onTimer is the connection's one timer: connect timeout before CONNECT,
 // keep alive after, and the linger limit while closing.
-func (c *conn) onTimer(*timer) {
+func (c *conn) OnTimer(*wheel.Timer) {
 	b := c.b
 	switch c.state {
 	case stateNew:
@@ -28,7 +29,7 @@ func (c *conn) onTimer(*timer) {
 			c.b.disconnect(c, false)
 			return
 		}
-		b.wheel.schedule(&c.timer, b.now, c.keepAlive-idle)
+		b.wheel.Schedule(&c.timer, b.now, c.keepAlive-idle)
 	case stateClosing:
 		c.destroy()
 	}

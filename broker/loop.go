@@ -79,7 +79,7 @@ func (b *Broker) Serve() error {
 
 func (b *Broker) loop() error {
 	for {
-		timeout := b.wheel.nextTimeout(time.Now())
+		timeout := b.wheel.NextTimeout(time.Now())
 		n, err := b.poller.Wait(b.events, timeout)
 		if err != nil {
 			b.shutdown()
@@ -92,7 +92,7 @@ func (b *Broker) loop() error {
 		if b.runQueue() {
 			return errStop
 		}
-		b.wheel.advance(b.now)
+		b.wheel.Advance(b.now)
 		b.endTurn()
 	}
 }
@@ -147,7 +147,7 @@ func (b *Broker) accept(l *listener) {
 				b.log.Warnf("accept on %s: %v; pausing this listener for 250ms", l, err)
 				l.paused = true
 				b.poller.Modify(l.fd, false, false)
-				b.wheel.schedule(&l.resume, b.now, 250*time.Millisecond)
+				b.wheel.Schedule(&l.resume, b.now, 250*time.Millisecond)
 			case platform.IsTemporary(err):
 				b.log.Debugf("accept on %s: %v", l, err)
 			default:
@@ -173,7 +173,7 @@ func (b *Broker) accept(l *listener) {
 		}
 		b.track(c)
 		l.count++
-		b.wheel.schedule(&c.timer, b.now, b.cfg.ConnectTimeout.D())
+		b.wheel.Schedule(&c.timer, b.now, b.cfg.ConnectTimeout.D())
 	}
 }
 
@@ -229,7 +229,7 @@ func (b *Broker) shutdown() {
 
 func (b *Broker) closeListeners() {
 	for _, l := range b.listeners {
-		b.wheel.stop(&l.resume)
+		b.wheel.Stop(&l.resume)
 		platform.Close(l.fd)
 		if l.path != "" {
 			os.Remove(l.path)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"midge/broker/topic"
+	"midge/broker/wheel"
 	"midge/persist"
 )
 
@@ -21,7 +22,7 @@ type store struct {
 	written  atomic.Uint64 // records up to this sequence number are written
 	notified atomic.Bool   // a release is queued on the loop
 	held     []*conn       // connections with acknowledgements waiting
-	timer    timer         // compaction check
+	timer    wheel.Timer   // compaction check
 	busy     bool          // a compaction is running
 	damage   []string      // what recovery reported (for $SYS)
 	alarm    string
@@ -62,7 +63,7 @@ func (b *Broker) openStore() {
 	}
 	st.log = l
 	b.store = st
-	st.timer.owner = timerFunc(b.checkCompaction)
+	st.timer.Owner = wheel.Func(b.checkCompaction)
 	n := r.restore(b)
 	b.log.Noticef("Persistence: %s, %d sessions, %d retained, %d messages restored.", pc.Dir, n.sessions, n.retained, n.messages)
 }
@@ -76,7 +77,7 @@ func (b *Broker) storeFlush() {
 
 func (b *Broker) startStore() {
 	if b.store != nil {
-		b.wheel.schedule(&b.store.timer, b.now, 10*time.Second)
+		b.wheel.Schedule(&b.store.timer, b.now, 10*time.Second)
 	}
 }
 
@@ -326,7 +327,7 @@ func (b *Broker) checkCompaction() {
 	if st == nil {
 		return
 	}
-	b.wheel.schedule(&st.timer, b.now, 10*time.Second)
+	b.wheel.Schedule(&st.timer, b.now, 10*time.Second)
 	stats := st.log.Stats()
 	live := int64(b.mem) + int64(len(b.sessions))*64 + int64(b.tree.Len())*64
 	if st.busy || stats.StoreBytes < 1<<20 || stats.StoreBytes < 2*live {

@@ -35,9 +35,9 @@ func (b *Broker) Reload(next *config.Config) error {
 		b.log.setKinds(merged.Log.Types, b.log.verbose)
 		b.log.setDests(merged.Log.Dest)
 		if b.cfg.SysInterval > 0 {
-			b.wheel.schedule(&b.sys.timer, b.now, b.cfg.SysInterval.D())
+			b.wheel.Schedule(&b.sys.timer, b.now, b.cfg.SysInterval.D())
 		} else {
-			b.wheel.stop(&b.sys.timer)
+			b.wheel.Stop(&b.sys.timer)
 		}
 	}) {
 		return errStop

@@ -5,6 +5,7 @@ import (
 
 	"midge/broker/packet"
 	"midge/broker/topic"
+	"midge/broker/wheel"
 )
 
 // session is the state of one client id: subscriptions, queued and in-flight
@@ -17,7 +18,7 @@ type session struct {
 
 	// One timer serves both deadlines of an offline session: its will delay
 	// and its expiry (nanoseconds on the broker's clock; 0 = none).
-	timer           timer
+	timer           wheel.Timer
 	willDue, expDue int64
 
 	subs map[string]subscription // by full filter (shared ones with their $share prefix)
@@ -111,7 +112,7 @@ const (
 
 func newSession(b *Broker, id string) *session {
 	s := &session{b: b, id: id}
-	s.timer.owner = s
+	s.timer.Owner = s
 	return s
 }
 

@@ -1,6 +1,10 @@
 package broker
 
-import "time"
+import (
+	"time"
+
+	"midge/broker/wheel"
+)
 
 // The end of a connection's session: detach (will now or after its delay,
 // expiry countdown), the offline session's timer, and removal.
@@ -48,7 +52,7 @@ func (b *Broker) endSession(s *session) {
 	if s.will != nil {
 		b.publishWill(s)
 	}
-	b.wheel.stop(&s.timer)
+	b.wheel.Stop(&s.timer)
 	s.willDue, s.expDue = 0, 0
 	b.storeSessionDel(s)
 	s.clearSubscriptions()
@@ -65,7 +69,7 @@ func (b *Broker) endSession(s *session) {
 
 // onTimer handles the offline session's deadlines: the delayed will, then
 // the end of the session.
-func (s *session) onTimer(*timer) {
+func (s *session) OnTimer(*wheel.Timer) {
 	b := s.b
 	if s.conn != nil {
 		return
@@ -91,10 +95,10 @@ func (s *session) arm() {
 		next = s.willDue
 	}
 	if next == 0 {
-		b.wheel.stop(&s.timer)
+		b.wheel.Stop(&s.timer)
 		return
 	}
-	b.wheel.schedule(&s.timer, b.now, time.Duration(next-b.clock()))
+	b.wheel.Schedule(&s.timer, b.now, time.Duration(next-b.clock()))
 }
 
 // disconnect ends a client's connection: its session is detached first

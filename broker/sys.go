@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strconv"
 	"time"
+
+	"midge/broker/wheel"
 )
 
 // $SYS topics, with Mosquitto's names, published every sys_interval while
@@ -13,7 +15,7 @@ import (
 // sent while no one listens. A value is sent when it changed, and every
 // value is sent once after a new $SYS subscription.
 type sysState struct {
-	timer   timer
+	timer   wheel.Timer
 	subs    int               // subscriptions whose filter starts with $SYS
 	last    map[string]string // last value sent per topic
 	force   bool              // send everything next time
@@ -30,14 +32,14 @@ func (b *Broker) sysSubscribed(delta int) {
 	b.sys.subs += delta
 	if delta > 0 && b.cfg.SysInterval > 0 {
 		b.sys.force = true
-		b.wheel.schedule(&b.sys.timer, b.now, time.Millisecond) // next tick
+		b.wheel.Schedule(&b.sys.timer, b.now, time.Millisecond) // next tick
 	}
 }
 
 func (b *Broker) startSys() {
-	b.sys.timer.owner = timerFunc(b.onSys)
+	b.sys.timer.Owner = wheel.Func(b.onSys)
 	if b.cfg.SysInterval > 0 {
-		b.wheel.schedule(&b.sys.timer, b.now, b.cfg.SysInterval.D())
+		b.wheel.Schedule(&b.sys.timer, b.now, b.cfg.SysInterval.D())
 	}
 }
 
@@ -45,7 +47,7 @@ func (b *Broker) onSys() {
 	if b.cfg.SysInterval <= 0 {
 		return
 	}
-	b.wheel.schedule(&b.sys.timer, b.now, b.cfg.SysInterval.D())
+	b.wheel.Schedule(&b.sys.timer, b.now, b.cfg.SysInterval.D())
 	if b.sys.subs <= 0 {
 		b.sys.prev, b.sys.prevAt = b.Stats, time.Time{}
 		return

@@ -206,7 +206,7 @@ func (b *Broker) registerTLS(l *listener, fd int, remote netip.AddrPort, id tlsI
 	}
 	b.track(c)
 	l.count++
-	b.wheel.schedule(&c.timer, b.now, b.cfg.ConnectTimeout.D())
+	b.wheel.Schedule(&c.timer, b.now, b.cfg.ConnectTimeout.D())
 	return true
 }
 

@@ -244,15 +244,15 @@ func (c *conn) wsInput(data []byte) ([]byte, bool) {
 
 // writeRaw queues bytes without framing (the HTTP response).
 func (c *conn) writeRaw(p []byte) {
-	c.out.write(&c.b.pool, p)
+	c.out.Write(&c.b.pool, p)
 	c.queueFlush()
 }
 
 // writeFrame queues one server frame.
 func (c *conn) writeFrame(op byte, payload []byte) {
 	var h [10]byte
-	c.out.write(&c.b.pool, wsAppendHeader(h[:0], op, len(payload)))
-	c.out.write(&c.b.pool, payload)
+	c.out.Write(&c.b.pool, wsAppendHeader(h[:0], op, len(payload)))
+	c.out.Write(&c.b.pool, payload)
 	c.queueFlush()
 }
 

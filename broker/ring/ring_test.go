@@ -1,4 +1,4 @@
-package broker
+package ring
 
 import (
 	"bytes"
@@ -6,19 +6,19 @@ import (
 )
 
 func TestOutbufWriteConsume(t *testing.T) {
-	pool := blockPool{max: 8}
-	var o outbuf
+	pool := Pool{Max: 8}
+	var o Buffer
 	var want []byte
-	for i := 0; i < 3*blockSize; i += 1000 {
+	for i := 0; i < 3*BlockSize; i += 1000 {
 		chunk := bytes.Repeat([]byte{byte(i)}, 1000)
-		o.write(&pool, chunk)
+		o.Write(&pool, chunk)
 		want = append(want, chunk...)
 	}
 	var got []byte
 	vec := make([][]byte, 0, 2) // fewer iovecs than blocks: several rounds
 	for o.Len() > 0 {
 		n := 0
-		for _, v := range o.iovecs(vec) {
+		for _, v := range o.Iovecs(vec) {
 			k := min(len(v), 1500) // a short write
 			got = append(got, v[:k]...)
 			n += k
@@ -26,7 +26,7 @@ func TestOutbufWriteConsume(t *testing.T) {
 				break
 			}
 		}
-		o.consume(&pool, n)
+		o.Consume(&pool, n)
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatal("bytes differ")
@@ -35,8 +35,8 @@ func TestOutbufWriteConsume(t *testing.T) {
 		t.Fatalf("blocks not returned: %d held, %d free", len(o.blocks), len(pool.free))
 	}
 	if n := testing.AllocsPerRun(100, func() {
-		o.write(&pool, want[:100])
-		o.consume(&pool, 100)
+		o.Write(&pool, want[:100])
+		o.Consume(&pool, 100)
 	}); n != 0 {
 		t.Fatalf("%v allocs per write/consume", n)
 	}

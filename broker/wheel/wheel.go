@@ -1,37 +1,42 @@
-package broker
+// Package wheel is a hashed timing wheel: the broker's timers (connect
+// timeout, keep alive, will delay, session expiry) on one clock ticked by
+// the event loop. It knows nothing of the broker.
+package wheel
 
 import "time"
 
-// wheel is a hashed timing wheel for every broker timer (connect timeout,
-// keep alive, will delay, session expiry). It runs on the monotonic clock
-// readings of time.Time and is ticked by the event loop.
+// Wheel runs on the monotonic clock readings of time.Time and is ticked by
+// its owner (Advance). It is not safe for concurrent use.
 //
-// Timers are intrusive: the owner embeds a timer and sets fire once; adding
-// and stopping are O(1) and allocate nothing.
-type wheel struct {
+// Timers are intrusive: the owner embeds a Timer and sets its Owner once;
+// scheduling and stopping are O(1) and allocate nothing.
+type Wheel struct {
 	tick  time.Duration
 	start time.Time
-	slots []*timer // doubly linked lists
+	slots []*Timer // doubly linked lists
 	cur   int64    // last tick processed
 	count int
 	// pending holds the timers of the slot being fired, so a fire function
 	// may stop or re-arm any timer, including ones not yet visited.
-	pending *timer
+	pending *Timer
 }
 
-// timerOwner is what a timer calls when it fires. Owners are pointers
+// Owner is what a timer calls when it fires. Owners are pointers
 // (connections, sessions, listeners), so arming a timer allocates nothing.
-type timerOwner interface{ onTimer(t *timer) }
+type Owner interface{ OnTimer(t *Timer) }
 
-// timerFunc adapts a function to timerOwner, for rare timers and tests.
-type timerFunc func()
+// Func adapts a function to Owner, for rare timers and tests.
+type Func func()
 
-func (f timerFunc) onTimer(*timer) { f() }
+// OnTimer calls f.
+func (f Func) OnTimer(*Timer) { f() }
 
-type timer struct {
-	owner      timerOwner
+// Timer is one deadline; its zero value is idle. Set Owner before
+// scheduling it.
+type Timer struct {
+	Owner      Owner
 	expire     int64 // absolute tick
-	prev, next *timer
+	prev, next *Timer
 	slot       int32 // inPending while in wheel.pending
 	active     bool
 }
@@ -41,15 +46,16 @@ const (
 	inPending  = -1
 )
 
-func newWheel(start time.Time, tick time.Duration) *wheel {
-	return &wheel{tick: tick, start: start, slots: make([]*timer, wheelSlots)}
+// New returns a wheel whose ticks are tick long, counted from start.
+func New(start time.Time, tick time.Duration) *Wheel {
+	return &Wheel{tick: tick, start: start, slots: make([]*Timer, wheelSlots)}
 }
 
-func (w *wheel) ticksAt(t time.Time) int64 { return int64(t.Sub(w.start) / w.tick) }
+func (w *Wheel) ticksAt(t time.Time) int64 { return int64(t.Sub(w.start) / w.tick) }
 
-// schedule (re)arms t to fire d after now (rounded up to a tick).
-func (w *wheel) schedule(t *timer, now time.Time, d time.Duration) {
-	w.stop(t)
+// Schedule (re)arms t to fire d after now (rounded up to a tick).
+func (w *Wheel) Schedule(t *Timer, now time.Time, d time.Duration) {
+	w.Stop(t)
 	ticks := int64((d + w.tick - 1) / w.tick)
 	if ticks < 1 {
 		ticks = 1
@@ -61,7 +67,7 @@ func (w *wheel) schedule(t *timer, now time.Time, d time.Duration) {
 	w.link(t)
 }
 
-func (w *wheel) link(t *timer) {
+func (w *Wheel) link(t *Timer) {
 	s := int(t.expire % wheelSlots)
 	t.slot = int32(s)
 	t.prev = nil
@@ -74,8 +80,8 @@ func (w *wheel) link(t *timer) {
 	w.count++
 }
 
-// stop disarms t; stopping an idle timer is a no-op.
-func (w *wheel) stop(t *timer) {
+// Stop disarms t; stopping an idle timer is a no-op.
+func (w *Wheel) Stop(t *Timer) {
 	if !t.active {
 		return
 	}
@@ -94,8 +100,8 @@ func (w *wheel) stop(t *timer) {
 	w.count--
 }
 
-// advance fires every timer due by now.
-func (w *wheel) advance(now time.Time) {
+// Advance fires every timer due by now.
+func (w *Wheel) Advance(now time.Time) {
 	target := w.ticksAt(now)
 	if target-w.cur > wheelSlots {
 		// After a long stall one revolution ending at target visits every
@@ -108,7 +114,7 @@ func (w *wheel) advance(now time.Time) {
 	}
 }
 
-func (w *wheel) fireSlot(s int) {
+func (w *Wheel) fireSlot(s int) {
 	w.pending = w.slots[s]
 	w.slots[s] = nil
 	for t := w.pending; t != nil; t = t.next {
@@ -116,18 +122,18 @@ func (w *wheel) fireSlot(s int) {
 	}
 	for w.pending != nil {
 		t := w.pending
-		w.stop(t)
+		w.Stop(t)
 		if t.expire <= w.cur {
-			t.owner.onTimer(t)
+			t.Owner.OnTimer(t)
 		} else {
 			w.link(t) // due in a later revolution
 		}
 	}
 }
 
-// nextTimeout is how long the loop may sleep: until the next tick while any
+// NextTimeout is how long the loop may sleep: until the next tick while any
 // timer is armed, forever (-1) otherwise.
-func (w *wheel) nextTimeout(now time.Time) int {
+func (w *Wheel) NextTimeout(now time.Time) int {
 	if w.count == 0 {
 		return -1
 	}

@@ -1,19 +1,22 @@
-package broker
+// Package ring is the connections' outbound buffer: a queue of fixed-size
+// blocks from a shared pool, written with one writev(2). It knows nothing of
+// the broker.
+package ring
 
-// blockSize is the size of one outbound buffer block. A connection holds
+// BlockSize is the size of one outbound buffer block. A connection holds
 // blocks only while it has unsent bytes; they come from and return to the
 // loop's pool, so an idle connection holds no buffer at all.
-const blockSize = 4096
+const BlockSize = 4096
 
-// blockPool is a free list of fixed-size blocks, owned by the event loop.
-// It keeps at most max free blocks; beyond that they go to the GC.
-type blockPool struct {
+// Pool is a free list of fixed-size blocks, owned by the event loop.
+// It keeps at most Max free blocks; beyond that they go to the GC.
+type Pool struct {
 	free  [][]byte
 	lists [][][]byte // spare block lists, so an idle connection holds none
-	max   int
+	Max   int
 }
 
-func (p *blockPool) getList() [][]byte {
+func (p *Pool) getList() [][]byte {
 	if n := len(p.lists); n > 0 {
 		l := p.lists[n-1]
 		p.lists = p.lists[:n-1]
@@ -22,35 +25,35 @@ func (p *blockPool) getList() [][]byte {
 	return make([][]byte, 0, 4)
 }
 
-func (p *blockPool) get() []byte {
+func (p *Pool) get() []byte {
 	if n := len(p.free); n > 0 {
 		b := p.free[n-1]
 		p.free = p.free[:n-1]
 		return b[:0]
 	}
-	return make([]byte, 0, blockSize)
+	return make([]byte, 0, BlockSize)
 }
 
-func (p *blockPool) put(b []byte) {
-	if len(p.free) < p.max {
+func (p *Pool) put(b []byte) {
+	if len(p.free) < p.Max {
 		p.free = append(p.free, b[:0])
 	}
 }
 
-// outbuf is a connection's outbound byte ring: a queue of fixed-size blocks
+// Buffer is a connection's outbound byte ring: a queue of fixed-size blocks
 // written with one writev(2). head is the offset of the first unsent byte
 // in blocks[0].
-type outbuf struct {
+type Buffer struct {
 	blocks [][]byte
 	head   int32
 	n      int32 // unsent bytes (bounded by client_buffer_bytes plus one packet)
 }
 
 // Len is the number of unsent bytes.
-func (o *outbuf) Len() int { return int(o.n) }
+func (o *Buffer) Len() int { return int(o.n) }
 
-// write appends b, taking blocks from pool as needed.
-func (o *outbuf) write(pool *blockPool, b []byte) {
+// Write appends b, taking blocks from pool as needed.
+func (o *Buffer) Write(pool *Pool, b []byte) {
 	o.n += int32(len(b))
 	if o.blocks == nil && len(b) > 0 {
 		o.blocks = pool.getList()
@@ -68,8 +71,8 @@ func (o *outbuf) write(pool *blockPool, b []byte) {
 	}
 }
 
-// iovecs fills vec with the unsent slices (up to len(vec) of them).
-func (o *outbuf) iovecs(vec [][]byte) [][]byte {
+// Iovecs fills vec with the unsent slices (up to len(vec) of them).
+func (o *Buffer) Iovecs(vec [][]byte) [][]byte {
 	vec = vec[:0]
 	for i, blk := range o.blocks {
 		if len(vec) == cap(vec) {
@@ -85,8 +88,8 @@ func (o *outbuf) iovecs(vec [][]byte) [][]byte {
 	return vec
 }
 
-// consume drops n sent bytes, returning emptied blocks to pool.
-func (o *outbuf) consume(pool *blockPool, n int) {
+// Consume drops n sent bytes, returning emptied blocks to pool.
+func (o *Buffer) Consume(pool *Pool, n int) {
 	o.n -= int32(n)
 	for n > 0 && len(o.blocks) > 0 {
 		avail := len(o.blocks[0]) - int(o.head)
@@ -103,26 +106,26 @@ func (o *outbuf) consume(pool *blockPool, n int) {
 		o.head = 0
 	}
 	if len(o.blocks) == 0 {
-		o.reset(pool)
+		o.Reset(pool)
 	}
 }
 
-// reset empties o; its block list goes back to the pool (small ones only),
+// Reset empties o; its block list goes back to the pool (small ones only),
 // so sending allocates nothing and an idle connection holds nothing.
-func (o *outbuf) reset(pool *blockPool) {
-	if l := o.blocks; l != nil && cap(l) <= 16 && len(pool.lists) < pool.max {
+func (o *Buffer) Reset(pool *Pool) {
+	if l := o.blocks; l != nil && cap(l) <= 16 && len(pool.lists) < pool.Max {
 		l = l[:cap(l)]
 		clear(l)
 		pool.lists = append(pool.lists, l[:0])
 	}
-	*o = outbuf{}
+	*o = Buffer{}
 }
 
-// release returns every block to pool and empties o.
-func (o *outbuf) release(pool *blockPool) {
+// Release returns every block to pool and empties o.
+func (o *Buffer) Release(pool *Pool) {
 	for i, b := range o.blocks {
 		pool.put(b)
 		o.blocks[i] = nil
 	}
-	o.reset(pool)
+	o.Reset(pool)
 }
