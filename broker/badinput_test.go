@@ -65,7 +65,7 @@ func TestBadInput(t *testing.T) {
 	// Nothing is left behind.
 	testutil.Eventually(t, 3*time.Second, "all connections closed", func() bool {
 		n := -1
-		b.Call(func() { n = b.Stats.Connected })
+		b.Call(func() { n = b.Counters().Connected })
 		return n == 0
 	})
 }

@@ -39,7 +39,7 @@ type Broker struct {
 	nconns    int
 	sessions  map[string]*session
 	tree      topic.Tree[*session]
-	retained  topic.Retained[*Message]
+	retained  topic.Retained[*message]
 	wheel     *wheel.Wheel
 	pool      ring.Pool
 	mem       int // queued + in-flight + retained bytes (memory_limit)
@@ -79,7 +79,7 @@ type Broker struct {
 	sys         sysState
 	hw          *hardware
 
-	Stats Stats
+	stats loopStats
 }
 
 type listener struct {

@@ -7,7 +7,7 @@ package broker
 // and delivery, so the memory budget is not fooled by tiny payloads.
 const messageOverhead = 96
 
-func messageSize(m *Message) int {
+func messageSize(m *message) int {
 	return messageOverhead + len(m.Topic) + len(m.Payload) + len(m.Props.ContentType) +
 		len(m.Props.ResponseTopic) + len(m.Props.CorrelationData) + len(m.Props.User)
 }

@@ -105,8 +105,8 @@ func (c *conn) send(pkt []byte) {
 	} else {
 		c.out.Write(&c.b.pool, pkt)
 	}
-	c.b.Stats.BytesSent += uint64(len(pkt))
-	c.b.Stats.PacketsSent++
+	c.b.stats.BytesSent += uint64(len(pkt))
+	c.b.stats.PacketsSent++
 	c.queueFlush()
 	if cap(pkt) > cap(c.b.scratch) && cap(pkt) <= maxScratch {
 		c.b.scratch = pkt[:0] // keep the grown encode buffer

@@ -410,10 +410,10 @@ func (c *conn) admit(r *connectReq) error {
 	var props packet.Properties
 	c.connackProps(&props, r, id, expiry, capped)
 	c.sendConnack(present, packet.Success, &props)
-	b.Stats.Connected++
-	b.Stats.Total++
-	if b.Stats.Connected > b.Stats.MaxConnected {
-		b.Stats.MaxConnected = b.Stats.Connected
+	b.stats.Connected++
+	b.stats.Total++
+	if b.stats.Connected > b.stats.MaxConnected {
+		b.stats.MaxConnected = b.stats.Connected
 	}
 	b.wheel.Stop(&c.timer)
 	if c.keepAlive > 0 {

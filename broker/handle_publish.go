@@ -55,7 +55,7 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 	if int(p.QoS) > c.maxQoS() {
 		return errQoSNA // [MQTT-3.2.2-11] 0x9B
 	}
-	b.Stats.MsgsReceived++
+	b.stats.MsgsReceived++
 	b.blink()
 	mark := b.storeSeq()
 	if !b.allowed(s, AccessPublish, p.Topic) {

@@ -6,16 +6,15 @@ import (
 	"midge/broker/packet"
 )
 
-// Message is an application message that outlives the PUBLISH it came in:
+// message is an application message that outlives the PUBLISH it came in:
 // queued for a session, in flight, retained, or a will. It is immutable once
 // made; every field is a view into one slab allocated by newMessage.
-type Message struct {
+type message struct {
 	Topic   []byte
 	Payload []byte
 	QoS     byte
 	Retain  bool
 	Props   packet.Properties // forwardable properties only
-	From    *session          // publisher, for No Local (nil for wills)
 	Created time.Time
 	mid     uint64 // id of its body in the persistence log (0 = not stored)
 }
@@ -27,7 +26,7 @@ const forwardable = 1<<packet.PropPayloadFormat | 1<<packet.PropMessageExpiry |
 	1<<packet.PropUserProperty
 
 // newMessage copies what the message needs out of the read buffer.
-func newMessage(topic, payload []byte, qos byte, retain bool, props *packet.Properties, now time.Time) *Message {
+func newMessage(topic, payload []byte, qos byte, retain bool, props *packet.Properties, now time.Time) *message {
 	n := len(topic) + len(payload)
 	if props != nil {
 		n += len(props.ContentType) + len(props.ResponseTopic) + len(props.CorrelationData) + len(props.User)
@@ -41,7 +40,7 @@ func newMessage(topic, payload []byte, qos byte, retain bool, props *packet.Prop
 		slab = append(slab, b...)
 		return slab[start:len(slab):len(slab)]
 	}
-	m := &Message{QoS: qos, Retain: retain, Created: now}
+	m := &message{QoS: qos, Retain: retain, Created: now}
 	m.Topic = take(topic)
 	m.Payload = take(payload)
 	if m.Payload == nil {
@@ -61,7 +60,7 @@ func newMessage(topic, payload []byte, qos byte, retain bool, props *packet.Prop
 
 // remaining is how many seconds m has left to live, and whether it is
 // still alive; messages without an expiry interval live forever.
-func remaining(m *Message, now time.Time) (uint32, bool) {
+func remaining(m *message, now time.Time) (uint32, bool) {
 	if m == nil || !m.Props.Has(packet.PropMessageExpiry) {
 		return 0, true
 	}

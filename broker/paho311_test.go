@@ -226,7 +226,7 @@ func TestV311SharedSubscription(t *testing.T) {
 	a.Disconnect(100)
 	testutil.Eventually(t, 2*time.Second, "a gone", func() bool {
 		n := 0
-		br.Call(func() { n = br.Stats.Connected })
+		br.Call(func() { n = br.Counters().Connected })
 		return n == 2
 	})
 	for len(b.msgs) > 0 {

@@ -173,7 +173,7 @@ func (b *Broker) storeSubDel(s *session, key string) {
 	st.log.Append(persist.RecSubDel, e.B, 0)
 }
 
-func (b *Broker) storeRetain(m *Message) {
+func (b *Broker) storeRetain(m *message) {
 	st := b.store
 	if st == nil {
 		return
@@ -374,7 +374,7 @@ func (b *Broker) snapshot() *persist.Snapshot {
 		enc(&e)
 		snap.Add(typ, e.B)
 	}
-	b.retained.Each(func(m *Message) {
+	b.retained.Each(func(m *message) {
 		if _, alive := remaining(m, b.now); alive {
 			add(persist.RecRetainPut, func(e *persist.Enc) { b.encRetained(e, m) })
 		}

@@ -31,7 +31,7 @@ func (b *Broker) storeSession(*session)                    {}
 func (b *Broker) storeSessionDel(*session)                 {}
 func (b *Broker) storeSub(*session, string, topic.Options) {}
 func (b *Broker) storeSubDel(*session, string)             {}
-func (b *Broker) storeRetain(*Message)                     {}
+func (b *Broker) storeRetain(*message)                     {}
 func (b *Broker) storeRetainDel([]byte)                    {}
 func (b *Broker) storeDelivery(*session, *delivery)        {}
 func (b *Broker) storeDeliveryDel(*session, *delivery)     {}

@@ -46,7 +46,7 @@ func (c *conn) readable() {
 	if c.state == stateClosing {
 		return // draining until the peer closes or the linger timer fires
 	}
-	b.Stats.BytesReceived += uint64(n)
+	b.stats.BytesReceived += uint64(n)
 	c.lastRecv = b.clock()
 	data := buf[:n]
 	if c.wsS() != nil {
@@ -141,7 +141,7 @@ var (
 // until handle returns.
 func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 	b := c.b
-	b.Stats.PacketsReceived++
+	b.stats.PacketsReceived++
 	authing := c.authS() != nil && c.authS().x != nil // an AUTH exchange holds the CONNECT
 	switch {
 	case c.state == stateNew && h.Type == packet.CONNECT && !authing:
@@ -194,7 +194,7 @@ func fromClient(t packet.Type) bool {
 // DISCONNECT with the reason code for 5.0 after it, a plain close for 3.1.1.
 func (c *conn) fail(err error) {
 	b := c.b
-	b.Stats.Malformed++
+	b.stats.Malformed++
 	code := packet.Code(err)
 	b.log.Noticef("Client %s disconnected: %v.", c, err)
 	if c.state == stateNew {

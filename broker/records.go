@@ -27,7 +27,7 @@ func encSub(e *persist.Enc, id, key string, o topic.Options) {
 	e.Uint(uint64(o.SubID))
 }
 
-func (b *Broker) encRetained(e *persist.Enc, m *Message) {
+func (b *Broker) encRetained(e *persist.Enc, m *message) {
 	left, _ := remaining(m, b.now)
 	e.Bytes(m.Topic)
 	e.Byte(m.QoS)
@@ -36,7 +36,7 @@ func (b *Broker) encRetained(e *persist.Enc, m *Message) {
 	e.Bytes(m.Payload)
 }
 
-func (b *Broker) encMessage(e *persist.Enc, m *Message) {
+func (b *Broker) encMessage(e *persist.Enc, m *message) {
 	left, _ := remaining(m, b.now)
 	e.Uint(m.mid)
 	e.Byte(m.QoS)

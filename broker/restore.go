@@ -8,7 +8,7 @@ import (
 	"midge/broker/packet"
 )
 
-func (r *replay) message(m *rMessage, retain bool, now time.Time) *Message {
+func (r *replay) message(m *rMessage, retain bool, now time.Time) *message {
 	var props packet.Properties
 	packet.DecodePropertyBytes(&props, m.props, packet.PUBLISH)
 	msg := newMessage(m.topic, m.payload, m.qos, retain, &props, now)
@@ -40,7 +40,7 @@ func (r *replay) restore(b *Broker) restored {
 			n.retained++
 		}
 	}
-	msgs := map[uint64]*Message{}
+	msgs := map[uint64]*message{}
 	for _, id := range r.order {
 		rs := r.sessions[id]
 		if rs == nil {

@@ -3,7 +3,7 @@ package broker
 // setRetained stores m as its topic's retained message within
 // max_retained_messages, max_retained_bytes and the memory budget; it
 // reports false (and counts the drop) when the store is full.
-func (b *Broker) setRetained(m *Message) bool {
+func (b *Broker) setRetained(m *message) bool {
 	if !b.setRetainedLoaded(m) {
 		return false
 	}
@@ -12,7 +12,7 @@ func (b *Broker) setRetained(m *Message) bool {
 }
 
 // setRetainedLoaded stores m without writing a log record (replay).
-func (b *Broker) setRetainedLoaded(m *Message) bool {
+func (b *Broker) setRetainedLoaded(m *message) bool {
 	cfg := b.cfg
 	size := messageSize(m)
 	old, had := b.retained.Get(m.Topic)

@@ -34,7 +34,7 @@ func (b *Broker) publish(p *packet.Publish, from *session) (int, packet.ReasonCo
 		b.drop(dropSizeLimit)
 		return 0, packet.QuotaExceeded
 	}
-	var m *Message
+	var m *message
 	code := packet.Success
 	if p.Retain {
 		if len(p.Payload) == 0 {
@@ -76,7 +76,7 @@ func (b *Broker) publishWill(s *session) {
 // fan-out to clients with room in their output buffers allocates nothing.
 // rejected reports that a subscriber's queue refused it under the reject
 // policy.
-func (b *Broker) route(topicName, payload []byte, qos byte, retain bool, props *packet.Properties, from *session, m *Message) (n int, rejected bool) {
+func (b *Broker) route(topicName, payload []byte, qos byte, retain bool, props *packet.Properties, from *session, m *message) (n int, rejected bool) {
 	b.matches = b.tree.Match(topicName, b.matches[:0])
 	if len(b.matches) == 0 {
 		return 0, false
@@ -128,7 +128,7 @@ func (b *Broker) route(topicName, payload []byte, qos byte, retain bool, props *
 // deliver sends or queues one publication for s, returning the stored
 // message (made here if it was needed and not given) and whether s's queue
 // refused it under the reject policy.
-func (b *Broker) deliver(s *session, topicName, payload []byte, qos byte, retain bool, props *packet.Properties, subIDs []uint32, m *Message) (*Message, bool) {
+func (b *Broker) deliver(s *session, topicName, payload []byte, qos byte, retain bool, props *packet.Properties, subIDs []uint32, m *message) (*message, bool) {
 	if !b.allowed(s, AccessReceive, topicName) {
 		return m, false // read access is checked on every delivery, retained ones too
 	}
@@ -180,8 +180,8 @@ func (b *Broker) deliver(s *session, topicName, payload []byte, qos byte, retain
 // sendRetained delivers the retained messages matching a new subscription;
 // expired ones are removed from the store on the way.
 func (b *Broker) sendRetained(s *session, filter []byte, opts topic.Options) {
-	var expired []*Message
-	b.retained.Match(filter, func(m *Message) {
+	var expired []*message
+	b.retained.Match(filter, func(m *message) {
 		if _, ok := remaining(m, b.now); !ok {
 			expired = append(expired, m)
 			return

@@ -52,7 +52,7 @@ func (c *conn) sendPublish(p *packet.Publish, subIDs []uint32) sendResult {
 		c.commitAlias(topicName, alias)
 	}
 	c.send(packet.AppendPublish(b.scratch[:0], p, c.version))
-	b.Stats.MsgsSent++
+	b.stats.MsgsSent++
 	return sendOK
 }
 

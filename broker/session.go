@@ -30,7 +30,7 @@ type session struct {
 	sendSeq  uint32              // send order of in-flight messages (compared with wrap-around)
 	recvQoS2 map[uint16]struct{} // inbound QoS 2 ids between PUBREC and PUBREL
 
-	will *Message
+	will *message
 
 	// fan-out bookkeeping: the broker's generation this session was last
 	// matched in, and its index in Broker.targets.
@@ -93,7 +93,7 @@ type subscription struct {
 
 // delivery is one message on its way to one session.
 type delivery struct {
-	msg    *Message
+	msg    *message
 	size   int // bytes charged to the memory budget
 	qos    byte
 	retain bool

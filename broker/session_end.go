@@ -19,7 +19,7 @@ func (b *Broker) detach(c *conn, graceful bool) {
 		return
 	}
 	s.conn = nil
-	b.Stats.Connected--
+	b.stats.Connected--
 	// Queued QoS 0 messages are not kept for an offline session (unless
 	// queue_qos0_messages asks for it).
 	keepQoS0 := b.cfg.QueueQoS0Messages && s.expiry > 0

@@ -3,8 +3,9 @@ package broker
 // Counters: the loop's statistics, drops by reason, and the snapshot that
 // $SYS and tests read.
 
-// Stats are the broker's counters, read inside the loop (use Do).
-type Stats struct {
+// loopStats are the broker's counters. Only the loop touches them; other
+// goroutines read a copy through Snapshot.
+type loopStats struct {
 	Connected, Total, MaxConnected int
 	MsgsReceived, MsgsSent         uint64
 	BytesReceived, BytesSent       uint64
@@ -34,13 +35,13 @@ var dropNames = [numDropReasons]string{"queue_full", "memory_limit", "packet_too
 	"message_size_limit", "expired", "retained_limit", "slow_consumer", "store_full"}
 
 func (b *Broker) drop(r dropReason) {
-	b.Stats.Dropped++
-	b.Stats.Drops[r]++
+	b.stats.Dropped++
+	b.stats.Drops[r]++
 }
 
 // Counters is a snapshot of the broker's accounting, for $SYS and tests.
 type Counters struct {
-	Stats
+	loopStats
 	Memory, MemoryLimit int
 	RetainedMessages    int
 	RetainedBytes       int
@@ -57,7 +58,7 @@ type Counters struct {
 
 // Counters takes a snapshot; call it on the loop (Call) or from tests.
 func (b *Broker) Counters() Counters {
-	k := Counters{Stats: b.Stats, Memory: b.mem, MemoryLimit: b.cfg.MemoryLimit,
+	k := Counters{loopStats: b.stats, Memory: b.mem, MemoryLimit: b.cfg.MemoryLimit,
 		RetainedMessages: b.retained.Len(), RetainedBytes: b.retBytes,
 		Subscriptions: b.tree.Len(), Sessions: len(b.sessions), DropNames: dropNames,
 		PendingInput: b.PendingInputBytes()}

@@ -19,7 +19,7 @@ type sysState struct {
 	subs    int               // subscriptions whose filter starts with $SYS
 	last    map[string]string // last value sent per topic
 	force   bool              // send everything next time
-	prev    Stats             // counters at the previous tick
+	prev    loopStats         // counters at the previous tick
 	prevAt  time.Time
 	loads   map[string]*[3]float64 // 1, 5 and 15 minute averages per load topic
 	heapMax uint64
@@ -49,7 +49,7 @@ func (b *Broker) onSys() {
 	}
 	b.wheel.Schedule(&b.sys.timer, b.now, b.cfg.SysInterval.D())
 	if b.sys.subs <= 0 {
-		b.sys.prev, b.sys.prevAt = b.Stats, time.Time{}
+		b.sys.prev, b.sys.prevAt = b.stats, time.Time{}
 		return
 	}
 	b.publishSys()
@@ -156,7 +156,7 @@ func (b *Broker) publishSys() {
 			}
 		}
 	}
-	st.prev, st.prevAt = k.Stats, b.now
+	st.prev, st.prevAt = k.loopStats, b.now
 	force := st.force
 	st.force = false
 	for _, v := range vals {
