@@ -136,7 +136,7 @@ var (
 )
 
 // handle dispatches one complete packet: the connection's state decides
-// which packets it may send, packet.Packets decodes the packet, and its
+// which packets it may send, packet.Packets.DecodeFromClient decodes it, and its
 // handler runs. Decoded fields are views into the read buffer, valid only
 // until handle returns.
 func (c *conn) handle(h packet.FixedHeader, body []byte) error {
@@ -156,7 +156,7 @@ func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 		return errClientOnly
 	}
 	ps := &b.ps
-	if err := ps.Decode(h, body, c.version); err != nil {
+	if err := ps.DecodeFromClient(h, body, c.version); err != nil {
 		return err
 	}
 	switch h.Type {
