@@ -105,7 +105,7 @@ func (s *session) enqueue(d *delivery) (kept, rejected bool) {
 	}
 	if d.qos > 0 && s.stored && s.conn == nil && b.storeFull() {
 		b.drop(dropStoreFull) // max_store_bytes, or the store is failing
-		return false, pol == "reject"
+		return false, true
 	}
 	s.queue.push(d)
 	s.charge(d.size, false)

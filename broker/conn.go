@@ -238,8 +238,9 @@ func (c *conn) destroy() {
 
 // heldAck is an acknowledgement waiting until its records are written.
 type heldAck struct {
-	seq uint64
-	pkt []byte
+	seq   uint64
+	since int64 // broker clock when it was held
+	pkt   []byte
 }
 
 // connExt holds the connection state that most connections never need,

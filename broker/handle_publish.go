@@ -70,12 +70,19 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 		}
 		return nil
 	}
+	if p.QoS > 0 && b.storeFull() && b.needsStore(p, s) {
+		return c.refuseUnstored(p, mark)
+	}
+	refused := b.stats.Drops[dropStoreFull]
 	switch p.QoS {
 	case 0:
 		b.publish(p, s)
 	case 1:
 		ack := packet.Ack{Type: packet.PUBACK, PacketID: p.PacketID}
 		ack.Reason = pubackCode(b.publish(p, s))
+		if b.stats.Drops[dropStoreFull] != refused {
+			return c.refuseUnstored(p, mark) // the store failed while it was routed
+		}
 		c.sendAck(&ack, mark)
 	case 2:
 		ack := packet.Ack{Type: packet.PUBREC, PacketID: p.PacketID}
@@ -89,6 +96,9 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 				s.recvQoS2 = make(map[uint16]struct{})
 			}
 			ack.Reason = pubackCode(b.publish(p, s))
+			if b.stats.Drops[dropStoreFull] != refused {
+				return c.refuseUnstored(p, mark)
+			}
 			if ack.Reason < 0x80 { // a refused QoS 2 message ends its flow here
 				s.recvQoS2[p.PacketID] = struct{}{}
 				b.storeInbound(s, p.PacketID, true)
@@ -96,6 +106,42 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 		}
 		c.sendAck(&ack, mark)
 	}
+	return nil
+}
+
+// needsStore reports whether acknowledging p would promise records: a
+// retained message, a durable publisher's QoS 2 id, or a copy for a
+// durable subscriber that receives it at QoS 1 or 2.
+func (b *Broker) needsStore(p *packet.Publish, from *session) bool {
+	if p.Retain || (p.QoS == 2 && from.stored) {
+		return true
+	}
+	b.matches = b.tree.Match(p.Topic, b.matches[:0])
+	for _, mt := range b.matches {
+		if mt.Key.stored && (mt.Options.QoS > 0 || b.cfg.UpgradeOutgoingQoS) {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseUnstored answers a QoS 1/2 PUBLISH the store cannot take (full or
+// failing): it is not acknowledged as a success, so the client keeps it.
+// A 5.0 client is told 0x97 Quota exceeded; a 3.x client, which has no
+// negative acknowledgement, is disconnected and sends it again when it
+// reconnects.
+func (c *conn) refuseUnstored(p *packet.Publish, mark uint64) error {
+	b := c.b
+	if c.version != packet.Version5 {
+		b.log.Noticef("Client %s disconnected: the store cannot take its message on %s (%s).", c, p.Topic, b.persistAlarm())
+		b.disconnect(c, false)
+		return nil
+	}
+	typ := packet.PUBACK
+	if p.QoS == 2 {
+		typ = packet.PUBREC
+	}
+	c.sendAck(&packet.Ack{Type: typ, PacketID: p.PacketID, Reason: packet.QuotaExceeded}, mark)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"midge/broker/packet"
 	"midge/broker/topic"
 	"midge/broker/wheel"
 	"midge/persist"
@@ -23,6 +24,7 @@ type store struct {
 	notified atomic.Bool   // a release is queued on the loop
 	held     []*conn       // connections with acknowledgements waiting
 	timer    wheel.Timer   // compaction check
+	ackTimer wheel.Timer   // acknowledgements held too long (ack_timeout)
 	busy     bool          // a compaction is running
 	damage   []string      // what recovery reported (for $SYS)
 	alarm    string
@@ -64,6 +66,7 @@ func (b *Broker) openStore() {
 	st.log = l
 	b.store = st
 	st.timer.Owner = wheel.Func(b.checkCompaction)
+	st.ackTimer.Owner = wheel.Func(b.expireHeld)
 	n := r.restore(b)
 	b.log.Noticef("Persistence: %s, %d sessions, %d retained, %d messages restored.", pc.Dir, n.sessions, n.retained, n.messages)
 }
@@ -287,10 +290,54 @@ func (c *conn) sendAfterStore(pkt []byte, since uint64) {
 		return
 	}
 	if held == 0 {
+		if len(st.held) == 0 {
+			c.b.wheel.Schedule(&st.ackTimer, c.b.now, c.b.cfg.Persistence.AckTimeout.D())
+		}
 		st.held = append(st.held, c)
 	}
 	x := c.ext()
-	x.held = append(x.held, heldAck{seq: seq, pkt: append([]byte(nil), pkt...)})
+	x.held = append(x.held, heldAck{seq: seq, since: c.b.clock(), pkt: append([]byte(nil), pkt...)})
+}
+
+// expireHeld disconnects the clients whose oldest held acknowledgement
+// has waited longer than ack_timeout (a full disk, failing flash): they
+// were not told their messages are stored, so they keep them and send them
+// again when they reconnect. Clients whose messages need no storage are
+// never held, so they are not affected.
+func (b *Broker) expireHeld() {
+	st := b.store
+	if st == nil {
+		return
+	}
+	wait := b.cfg.Persistence.AckTimeout.D()
+	now := b.clock()
+	next := int64(-1)
+	kept := st.held[:0]
+	for _, c := range st.held {
+		x := c.ext()
+		if len(x.held) == 0 || c.state == stateClosed {
+			x.held = nil
+			continue
+		}
+		due := x.held[0].since + int64(wait)
+		if due > now {
+			kept = append(kept, c)
+			if next < 0 || due < next {
+				next = due
+			}
+			continue
+		}
+		b.log.Noticef("Client %s disconnected: %d acknowledgements waited %s for the store (%s); it keeps those messages.",
+			c, len(x.held), wait, b.persistAlarm())
+		x.held = nil
+		c.sendDisconnect(packet.QuotaExceeded)
+		b.disconnect(c, false)
+	}
+	clear(st.held[len(kept):])
+	st.held = kept
+	if next >= 0 {
+		b.wheel.Schedule(&st.ackTimer, b.now, time.Duration(next-now))
+	}
 }
 
 // releaseHeld sends the acknowledgements whose records are now written.

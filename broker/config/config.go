@@ -172,6 +172,7 @@ type Persistence struct {
 	MaxStoreBytes int      `toml:"max_store_bytes"`
 	BatchBytes    int      `toml:"batch_bytes"`
 	BatchDelay    Duration `toml:"batch_delay"`
+	AckTimeout    Duration `toml:"ack_timeout" reload:"yes" comment:"how long an acknowledgement may wait for its records; then the publisher is disconnected and keeps its message"`
 }
 
 // Hardware names the watchdog and LEDs (restart-only).
@@ -439,6 +440,9 @@ func (c *Config) Validate() error {
 		}
 		if p.SyncInterval.D() <= 0 {
 			bad("persistence.sync_interval", "must be positive, got %s", p.SyncInterval.D())
+		}
+		if p.AckTimeout.D() < time.Second {
+			bad("persistence.ack_timeout", "must be at least 1s, got %s", p.AckTimeout.D())
 		}
 		positive("persistence.segment_bytes", p.SegmentBytes, 1<<30)
 		positive("persistence.max_store_bytes", p.MaxStoreBytes, math.MaxInt32)

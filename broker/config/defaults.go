@@ -34,7 +34,7 @@ func defaultLiteral() *Config {
 		MemoryLimit:               67108864,
 		OverflowPolicy:            "drop-newest",
 
-		Persistence: Persistence{Dir: "/var/lib/midge", Sync: "interval", SyncInterval: Duration(time.Second),
+		Persistence: Persistence{Dir: "/var/lib/midge", Sync: "interval", SyncInterval: Duration(time.Second), AckTimeout: Duration(5 * time.Second),
 			SegmentBytes: 4194304, MaxStoreBytes: 67108864, BatchBytes: 16384, BatchDelay: Duration(2 * time.Millisecond)},
 		Hardware: Hardware{WatchdogTimeout: Duration(30 * time.Second), LEDRoot: "/sys/class/leds"},
 		Log:      Log{Dest: []string{"stderr"}, Types: []string{"error", "warning", "notice", "information"}},
