@@ -28,13 +28,22 @@
 // # Recovery
 //
 // Open scans the segments in order and checks every record's bounds and
-// CRC. In the newest segment the first bad record (a torn write, zeros,
-// garbage) ends the log: the file is truncated there and the dropped bytes
-// are reported. A damaged older segment is renamed *.corrupt and the lost
-// sequence range reported; the segments after it still load. Open never
-// fails because of the content of its own files; only an unusable directory
-// (permissions, a missing mount) is an error, and the broker then runs
-// without persistence and raises an alarm rather than refusing to start.
+// CRC. In any segment the first bad record (a torn write, zeros, garbage,
+// a flipped bit) ends what is read of it: the records before it are
+// replayed and stay in the segment, and the file is truncated at the bad
+// record, so whatever a recovery hands to the broker is still there after
+// any later crash. A torn tail in an older segment is what a failed write
+// (ENOSPC, EIO) leaves: the writer wrote those records again at the start
+// of the next segment, so nothing is lost and the dropped bytes are
+// reported as a torn tail, as in the newest segment. Sequence numbers are
+// reported lost only when no later segment holds them; the bytes cut off
+// are then first saved to <segment>.corrupt (a segment with nothing valid
+// is renamed to it), and if even that fails the segment is left as it is
+// and reported again at the next start. The segments after a damaged one
+// still load. Open never fails because of the content of its own files;
+// only an unusable directory (permissions, a missing mount) is an error,
+// and the broker then runs without persistence and raises an alarm rather
+// than refusing to start.
 //
 // # Compaction
 //

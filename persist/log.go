@@ -60,21 +60,31 @@ type Stats struct {
 	LastError                                                string
 }
 
-// Damage describes what recovery could not keep.
+// Damage describes what recovery found wrong in a segment and did about it.
+// Records before the first bad one were replayed and stay in the live log;
+// the bytes from the first bad record on are cut off. Sequence numbers are
+// reported lost only when no later segment holds them: a failed write
+// leaves a torn tail in a segment whose records the writer then wrote
+// again into the next one, and that loses nothing.
 type Damage struct {
 	Segment       string
-	TruncatedAt   int64  // newest segment: the offset it was cut at
-	DroppedBytes  int64  // bytes dropped from it
-	Quarantined   string // older segment renamed *.corrupt
-	LostFrom      uint64 // first lost sequence number (0 = unknown)
-	LostTo        uint64 // last lost sequence number (0 = unknown)
+	TruncatedAt   int64  // the offset the segment was cut at (its first bad record)
+	DroppedBytes  int64  // bytes cut off from there
+	Quarantined   string // the file the cut-off bytes were moved to (*.corrupt), if anything was lost
+	LostFrom      uint64 // first lost sequence number (0 = nothing lost)
+	LostTo        uint64 // last lost sequence number
 	FirstBadIndex int    // record index of the first bad record
+	Kept          bool   // the bytes could not be moved aside: the segment was left as it was
 }
 
 func (d Damage) String() string {
-	if d.Quarantined != "" {
-		return fmt.Sprintf("segment %s damaged at record %d: renamed to %s, sequence numbers %d-%d lost",
-			d.Segment, d.FirstBadIndex, d.Quarantined, d.LostFrom, d.LostTo)
+	switch {
+	case d.Kept:
+		return fmt.Sprintf("segment %s damaged at record %d (offset %d): sequence numbers %d-%d lost, segment left in place",
+			d.Segment, d.FirstBadIndex, d.TruncatedAt, d.LostFrom, d.LostTo)
+	case d.LostFrom != 0:
+		return fmt.Sprintf("segment %s damaged at record %d (offset %d): %d bytes moved to %s, sequence numbers %d-%d lost",
+			d.Segment, d.FirstBadIndex, d.TruncatedAt, d.DroppedBytes, d.Quarantined, d.LostFrom, d.LostTo)
 	}
 	return fmt.Sprintf("segment %s: torn tail at offset %d, %d bytes dropped", d.Segment, d.TruncatedAt, d.DroppedBytes)
 }
@@ -219,7 +229,10 @@ func (l *Log) recover(apply func(Record)) ([]Damage, error) {
 			return damage, err
 		}
 		off, idx := 0, 0
-		var lastGood uint64
+		var lastGood uint64 // the last valid record's sequence number
+		if sg.first > 0 {
+			lastGood = sg.first - 1
+		}
 		for off < len(data) {
 			r, n, err := parseRecord(data[off:])
 			if err != nil {
@@ -235,32 +248,29 @@ func (l *Log) recover(apply func(Record)) ([]Damage, error) {
 			off += n
 			idx++
 		}
-		newest := i == len(segs)-1
-		switch {
-		case off == len(data):
-			sg.size = int64(len(data))
-			kept = append(kept, sg)
-		case newest:
+		sg.size = int64(len(data))
+		if off < len(data) {
 			d := Damage{Segment: sg.name, TruncatedAt: int64(off), DroppedBytes: int64(len(data) - off), FirstBadIndex: idx}
-			if err := l.fs.Truncate(l.path(sg.name), int64(off)); err != nil {
+			newest := i == len(segs)-1
+			// What follows the last good record is lost unless the next
+			// segment starts at or before it.
+			if !newest && segs[i+1].first > lastGood+1 {
+				d.LostFrom, d.LostTo = lastGood+1, segs[i+1].first-1
+			}
+			remains, err := l.cut(&d, data[off:], newest)
+			if err != nil {
 				return damage, err
 			}
 			damage = append(damage, d)
 			l.opt.Logf("persistence: %s", d)
-			sg.size = int64(off)
-			kept = append(kept, sg)
-		default:
-			d := Damage{Segment: sg.name, Quarantined: sg.name + ".corrupt", LostFrom: lastGood + 1, FirstBadIndex: idx}
-			if lastGood == 0 {
-				d.LostFrom = sg.first
+			if !remains {
+				continue
 			}
-			d.LostTo = segs[i+1].first - 1
-			if err := l.fs.Rename(l.path(sg.name), l.path(d.Quarantined)); err != nil {
-				return damage, err
+			if !d.Kept {
+				sg.size = int64(off)
 			}
-			damage = append(damage, d)
-			l.opt.Logf("persistence: %s", d)
 		}
+		kept = append(kept, sg)
 	}
 	l.segs = kept
 	l.seq = applied
@@ -268,6 +278,55 @@ func (l *Log) recover(apply func(Record)) ([]Damage, error) {
 		l.stats.store.Add(sg.size)
 	}
 	return damage, nil
+}
+
+// cut drops a damaged segment's bytes from its first bad record on, tail,
+// and reports whether the segment file remains. The records before the bad
+// one were replayed and stay where they are, so a later recovery replays
+// them again. When sequence numbers are lost the tail is first saved to
+// <segment>.corrupt for inspection (made durable before the segment is
+// cut); if that fails the segment is left as it is (d.Kept) and reported
+// again at the next start. An older segment with nothing valid left is
+// removed (renamed to .corrupt when that loses something); the newest one
+// stays, to be appended to.
+func (l *Log) cut(d *Damage, tail []byte, newest bool) (remains bool, err error) {
+	name := l.path(d.Segment)
+	if d.LostFrom != 0 {
+		d.Quarantined = d.Segment + ".corrupt"
+		if d.TruncatedAt == 0 {
+			return false, l.fs.Rename(name, l.path(d.Quarantined))
+		}
+		if err := l.saveFile(l.path(d.Quarantined), tail); err != nil {
+			l.opt.Logf("persistence: cannot save the damaged part of %s: %v", d.Segment, err)
+			l.fs.Remove(l.path(d.Quarantined))
+			d.Quarantined, d.Kept = "", true
+			return true, nil
+		}
+	}
+	if d.TruncatedAt == 0 && !newest {
+		return false, l.fs.Remove(name)
+	}
+	return true, l.fs.Truncate(name, d.TruncatedAt)
+}
+
+// saveFile writes data to a new file name and makes it durable.
+func (l *Log) saveFile(name string, data []byte) error {
+	f, err := l.fs.Create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return l.fs.SyncDir(l.opt.Dir)
 }
 
 // openActive opens the newest segment for appending, or starts one.

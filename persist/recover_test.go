@@ -1,0 +1,196 @@
+package persist_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"midge/persist"
+	"midge/persist/fault"
+)
+
+// openState opens the harness's log, replaying it into a new state.
+func (h *harness) openState(sync persist.SyncPolicy, mutate func(*persist.Options)) (*persist.Log, *state, []persist.Damage) {
+	h.t.Helper()
+	s := newState()
+	opt := persist.Options{Dir: h.dir, Sync: sync, FS: h.fs, SegmentBytes: 1 << 20,
+		Done: func(seq uint64) { h.mu.Lock(); h.done = seq; h.mu.Unlock() }}
+	if mutate != nil {
+		mutate(&opt)
+	}
+	l, damage, err := persist.Open(opt, s.apply)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if len(s.errs) > 0 {
+		h.t.Fatalf("replay: %s", strings.Join(s.errs, "; "))
+	}
+	return l, s, damage
+}
+
+// crash kills the process that has l open (kill -9): nothing it does from
+// now on reaches the disk; what it wrote stays. It returns the sequence
+// number the writer last reported written.
+func (h *harness) crash(l *persist.Log) uint64 {
+	h.fs = h.fs.Crash()
+	l.Close() // stops the writer goroutine; its writes all fail now
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.done
+}
+
+func (h *harness) written() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.done
+}
+
+// checkDamage fails when a report names a lost range that is empty or
+// reversed, or names one at all when nothing may be lost.
+func checkDamage(t *testing.T, damage []persist.Damage, lossAllowed bool) {
+	t.Helper()
+	for _, d := range damage {
+		if d.LostFrom > d.LostTo {
+			t.Errorf("reversed lost range: %s", d)
+		}
+		if !lossAllowed && (d.LostTo != 0 || d.Quarantined != "") {
+			t.Errorf("reported a loss where nothing was lost: %s", d)
+		}
+	}
+}
+
+// The disk fills while two durable sessions receive QoS 1 messages: a write
+// is cut short by ENOSPC, the writer fails, space returns, the writer
+// rewrites the batch into a new segment and the acknowledgements resume.
+// Then the process is killed, recovered, killed again and recovered again.
+// Both recoveries must bring back both sessions and every message the
+// writer reported written, and neither may report anything lost: the
+// segment the failed write left with a torn tail holds records (the
+// sessions themselves) that exist nowhere else.
+func TestENOSPCThenTwoCrashesKeepsSessions(t *testing.T) {
+	h := newHarness(t)
+	l, _, _ := h.openState(persist.SyncInterval, nil)
+	want := newState()
+	var seq uint64
+	add := func(typ byte, payload []byte) {
+		seq = l.Append(typ, payload, len(payload))
+		want.apply(persist.Record{Type: typ, Seq: seq, Payload: payload})
+	}
+	for _, c := range []string{"s1", "s2"} {
+		add(persist.RecSessionPut, encSession(c, 3600))
+	}
+	l.Flush()
+	h.waitDone(seq)
+
+	h.fs.SetFree(96 << 10) // the disk fills after about 96 KiB more
+	var mid uint64
+	deadline := time.Now().Add(10 * time.Second)
+	for !l.Stats().Failed {
+		if mid > 20000 || time.Now().After(deadline) {
+			t.Fatalf("the writer never failed (%d messages)", mid)
+		}
+		for i := 0; i < 8; i++ {
+			mid++
+			add(persist.RecMessage, encMessage(mid, fmt.Sprintf("%0100d", mid)))
+			add(persist.RecDeliveryPut, encDelivery("s1", mid))
+			add(persist.RecDeliveryPut, encDelivery("s2", mid))
+		}
+		l.Flush()
+		// Wait for this batch to be written or for the writer to fail.
+		for until := time.Now().Add(5 * time.Second); h.written() < seq && !l.Stats().Failed; {
+			if time.Now().After(until) {
+				t.Fatalf("batch up to %d neither written nor failed", seq)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	stalled := h.written()
+	h.fs.SetFree(-1) // space returns
+	h.waitDone(seq)
+	if l.Stats().Failed {
+		t.Fatal("still failed after space returned")
+	}
+	acked := h.crash(l)
+	t.Logf("%d messages, acknowledgements stalled at record %d, %d records written before the crash", mid, stalled, acked)
+	wantLive := want.live()
+
+	for round := 1; round <= 2; round++ {
+		l, got, damage := h.openState(persist.SyncInterval, nil)
+		for _, d := range damage {
+			t.Logf("recovery %d: %s", round, d)
+		}
+		checkDamage(t, damage, false)
+		if got.live() != wantLive {
+			t.Fatalf("recovery %d: %d sessions, %d and %d deliveries, want 2 sessions with %d deliveries each",
+				round, len(got.sessions), len(got.deliveries["s1"]), len(got.deliveries["s2"]), mid)
+		}
+		if l.Seq() != acked {
+			t.Fatalf("recovery %d: last record %d, want %d", round, l.Seq(), acked)
+		}
+		h.crash(l)
+	}
+}
+
+// A bit flipped in the middle of an older segment loses that record and the
+// rest of its segment, and only that: the records before it were replayed
+// and are still there after the next crash, the lost range is exactly the
+// cut-off records, and the cut-off bytes are saved to .corrupt. When even
+// saving them fails (a full disk) the segment is left as it was, replays the
+// same way, and is dealt with at the next start.
+func TestDamagedOlderSegmentKeepsItsValidRecords(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		t.Run(fmt.Sprint("disk-full-", full), func(t *testing.T) {
+			h := newHarness(t)
+			l, _, _ := h.openState(persist.SyncAlways, func(o *persist.Options) { o.SegmentBytes = 300 })
+			for i := 0; i < 40; i++ {
+				seq := l.Append(persist.RecSessionPut, encSession(fmt.Sprintf("c%03d", i), uint64(i)), 0)
+				l.Flush()
+				h.waitDone(seq)
+			}
+			l.Close()
+			const recLen = 27
+			reps, err := persist.Check(h.dir, nil, nil)
+			if err != nil || len(reps) < 3 || reps[1].Records < 8 || reps[1].Bytes != int64(reps[1].Records)*recLen {
+				t.Fatalf("segments %+v, %v", reps, err)
+			}
+			seg := filepath.Join(h.dir, reps[1].Name)
+			fault.FlipBit(seg, 5*recLen+recLen-2)
+			lostFrom, lostTo := reps[1].FirstSeq+5, reps[1].LastSeq
+			want := func(s *state) {
+				t.Helper()
+				for i := uint64(0); i < 40; i++ {
+					_, ok := s.sessions[fmt.Sprintf("c%03d", i)]
+					if lost := i+1 >= lostFrom && i+1 <= lostTo; ok == lost {
+						t.Fatalf("record %d: recovered %v", i+1, ok)
+					}
+				}
+			}
+			if full {
+				h.fs.SetFree(0)
+			}
+			l, s, damage := h.openState(persist.SyncInterval, nil)
+			if len(damage) != 1 || damage[0].LostFrom != lostFrom || damage[0].LostTo != lostTo || damage[0].Kept != full {
+				t.Fatalf("damage %+v, want sequence numbers %d-%d lost", damage, lostFrom, lostTo)
+			}
+			want(s)
+			h.crash(l)
+			h.fs.SetFree(-1)
+			l, s, damage = h.openState(persist.SyncInterval, nil)
+			if full != (len(damage) == 1) {
+				t.Fatalf("second recovery: damage %v", damage)
+			}
+			want(s)
+			l.Close()
+			tail, err := os.ReadFile(seg + ".corrupt")
+			if err != nil || len(tail) != int(lostTo-lostFrom+1)*recLen {
+				t.Fatalf(".corrupt holds %d bytes (%v), want the %d cut-off records", len(tail), err, lostTo-lostFrom+1)
+			}
+			if st, err := os.Stat(seg); err != nil || st.Size() != 5*recLen {
+				t.Fatalf("damaged segment not cut at its bad record: %v", err)
+			}
+		})
+	}
+}
