@@ -13,6 +13,11 @@ type SegmentReport struct {
 	LastSeq   uint64
 	Bytes     int64
 	BadOffset int64 // -1 when the segment is whole
+	// LostFrom-LostTo are the sequence numbers a damaged segment loses:
+	// those after its last valid record that the next segment does not
+	// hold (recovery's rule; 0-0 when none, as after a failed write whose
+	// records the next segment repeats).
+	LostFrom, LostTo uint64
 }
 
 // Check reads every segment in dir without changing anything and reports,
@@ -36,7 +41,7 @@ func Check(dir string, fs FS, each func(seg string, r Record)) ([]SegmentReport,
 	}
 	sortSegments(segs)
 	var out []SegmentReport
-	for _, sg := range segs {
+	for i, sg := range segs {
 		data, err := fs.ReadFile(filepath.Join(dir, sg.name))
 		if err != nil {
 			return out, err
@@ -57,6 +62,13 @@ func Check(dir string, fs FS, each func(seg string, r Record)) ([]SegmentReport,
 				each(sg.name, r)
 			}
 			off += n
+		}
+		if rep.BadOffset >= 0 && i+1 < len(segs) {
+			last := rep.LastSeq
+			if rep.Records == 0 && sg.first > 0 {
+				last = sg.first - 1
+			}
+			rep.LostFrom, rep.LostTo = lostRange(last, segs[i+1].first)
 		}
 		out = append(out, rep)
 	}

@@ -252,10 +252,8 @@ func (l *Log) recover(apply func(Record)) ([]Damage, error) {
 		if off < len(data) {
 			d := Damage{Segment: sg.name, TruncatedAt: int64(off), DroppedBytes: int64(len(data) - off), FirstBadIndex: idx}
 			newest := i == len(segs)-1
-			// What follows the last good record is lost unless the next
-			// segment starts at or before it.
-			if !newest && segs[i+1].first > lastGood+1 {
-				d.LostFrom, d.LostTo = lastGood+1, segs[i+1].first-1
+			if !newest {
+				d.LostFrom, d.LostTo = lostRange(lastGood, segs[i+1].first)
 			}
 			remains, err := l.cut(&d, data[off:], newest)
 			if err != nil {
@@ -278,6 +276,16 @@ func (l *Log) recover(apply func(Record)) ([]Damage, error) {
 		l.stats.store.Add(sg.size)
 	}
 	return damage, nil
+}
+
+// lostRange is what a damaged segment whose last valid record is lastGood
+// loses when the next segment starts at next: the sequence numbers between
+// them, none (0, 0) when the next segment starts at or before lastGood+1.
+func lostRange(lastGood, next uint64) (from, to uint64) {
+	if next > lastGood+1 {
+		return lastGood + 1, next - 1
+	}
+	return 0, 0
 }
 
 // cut drops a damaged segment's bytes from its first bad record on, tail,

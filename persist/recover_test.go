@@ -114,6 +114,12 @@ func TestENOSPCThenTwoCrashesKeepsSessions(t *testing.T) {
 		t.Fatal("still failed after space returned")
 	}
 	acked := h.crash(l)
+	reps, _ := persist.Check(h.dir, nil, nil)
+	for _, r := range reps {
+		if r.LostFrom != 0 || r.LostTo != 0 {
+			t.Errorf("check reports sequence numbers %d-%d of %s lost", r.LostFrom, r.LostTo, r.Name)
+		}
+	}
 	t.Logf("%d messages, acknowledgements stalled at record %d, %d records written before the crash", mid, stalled, acked)
 	wantLive := want.live()
 
@@ -167,6 +173,9 @@ func TestDamagedOlderSegmentKeepsItsValidRecords(t *testing.T) {
 						t.Fatalf("record %d: recovered %v", i+1, ok)
 					}
 				}
+			}
+			if reps, _ := persist.Check(h.dir, nil, nil); reps[1].LostFrom != lostFrom || reps[1].LostTo != lostTo {
+				t.Fatalf("check: %+v, want sequence numbers %d-%d lost", reps[1], lostFrom, lostTo)
 			}
 			if full {
 				h.fs.SetFree(0)
