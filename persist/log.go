@@ -47,6 +47,9 @@ type Options struct {
 	// Done is called from the writer goroutine when every record up to seq
 	// is written (and fsynced under SyncAlways). It must not block long.
 	Done func(seq uint64)
+	// RetryDelay is how long the writer waits after a failed write or fsync
+	// before it tries again (default 1s).
+	RetryDelay time.Duration
 	// Failpoint, in tests, is called at each step of a compaction; an error
 	// stops the compaction there as a crash would.
 	Failpoint func(step string) error
@@ -167,6 +170,9 @@ func Open(opt Options, apply func(Record)) (*Log, []Damage, error) {
 	}
 	if opt.SyncInterval <= 0 {
 		opt.SyncInterval = time.Second
+	}
+	if opt.RetryDelay <= 0 {
+		opt.RetryDelay = time.Second
 	}
 	if opt.Logf == nil {
 		opt.Logf = func(string, ...any) {}
@@ -525,7 +531,7 @@ func (l *Log) nextWake() (time.Duration, bool) {
 		}
 	}
 	if l.failed != nil && len(l.jobs) > 0 {
-		d = time.Second // retry after a failure
+		d = l.opt.RetryDelay // retry after a failure
 	}
 	return d, d >= 0
 }

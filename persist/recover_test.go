@@ -72,7 +72,8 @@ func checkDamage(t *testing.T, damage []persist.Damage, lossAllowed bool) {
 // sessions themselves) that exist nowhere else.
 func TestENOSPCThenTwoCrashesKeepsSessions(t *testing.T) {
 	h := newHarness(t)
-	l, _, _ := h.openState(persist.SyncInterval, nil)
+	retry := func(o *persist.Options) { o.RetryDelay = 10 * time.Millisecond }
+	l, _, _ := h.openState(persist.SyncInterval, retry)
 	want := newState()
 	var seq uint64
 	add := func(typ byte, payload []byte) {
@@ -124,7 +125,7 @@ func TestENOSPCThenTwoCrashesKeepsSessions(t *testing.T) {
 	wantLive := want.live()
 
 	for round := 1; round <= 2; round++ {
-		l, got, damage := h.openState(persist.SyncInterval, nil)
+		l, got, damage := h.openState(persist.SyncInterval, retry)
 		for _, d := range damage {
 			t.Logf("recovery %d: %s", round, d)
 		}
