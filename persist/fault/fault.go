@@ -1,6 +1,7 @@
 // Package fault is a fault-injecting file system for the persistence tests:
-// it tracks what each file has made durable with fsync, and can lose the
-// rest as a power cut would, tear it at any byte, fill a tail with zeros,
+// it tracks what each file has made durable with fsync (an fsync is only
+// recorded, not done: the tests need the model, not the disk), and can lose
+// the rest as a power cut would, tear it at any byte, fill a tail with zeros,
 // flip a bit, fail an fsync (EIO) or a write (ENOSPC), run out of space
 // part-way through a write (a short write, as a full disk does), fail the
 // n-th write or fsync with a chosen error, and stop dead as a killed
@@ -44,10 +45,11 @@ const (
 type Fault struct {
 	Op    Op
 	N     int
-	Err   error // syscall.ENOSPC, syscall.EIO, ...
-	Keep  int   // a write first writes this many of its bytes (a short write)
-	Crash bool  // the process dies right after the failed operation
-	Fired bool  // set once it failed its operation
+	Err   error         // syscall.ENOSPC, syscall.EIO, ...; nil: the operation succeeds
+	Keep  int           // a failing write first writes this many of its bytes (a short write)
+	Crash bool          // the process dies right after the failed operation
+	Hold  chan struct{} // if set, the operation first waits until it is closed (a slow device)
+	Fired bool          // set once it reached its operation
 }
 
 // ErrCrashed is what every operation returns once the FS crashed.
@@ -94,6 +96,10 @@ func (fs *FS) Crash() *FS {
 	return next
 }
 
+// Crashed reports whether the process using fs died (Crash, or a fault
+// with Crash set).
+func (fs *FS) Crashed() bool { fs.mu.Lock(); defer fs.mu.Unlock(); return fs.crashed }
+
 // New returns a fault FS.
 func New() *FS { return &FS{synced: map[string]int64{}, free: -1, counts: map[Op]int{}} }
 
@@ -113,9 +119,24 @@ func (fs *FS) op(op Op) (*Fault, error) {
 	return nil, nil
 }
 
+// hold waits, with fs.mu released, until a fault's Hold is closed; it
+// reports ErrCrashed if the process died meanwhile.
+func (fs *FS) hold(f *Fault) error {
+	if f == nil || f.Hold == nil {
+		return nil
+	}
+	fs.mu.Unlock()
+	<-f.Hold
+	fs.mu.Lock()
+	if fs.crashed {
+		return ErrCrashed
+	}
+	return nil
+}
+
 // after finishes a failed operation: the process dies if the fault says so.
 func (fs *FS) after(f *Fault) error {
-	if f.Crash {
+	if f.Crash && f.Err != nil {
 		fs.crashed = true
 	}
 	return f.Err
@@ -141,10 +162,13 @@ func (fs *FS) Create(name string) (persist.File, error) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	flt, err := fs.op(OpCreate)
+	if err == nil {
+		err = fs.hold(flt)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if flt != nil {
+	if flt != nil && flt.Err != nil {
 		return nil, fs.after(flt)
 	}
 	fs.release(name, 0)
@@ -215,13 +239,17 @@ func (fs *FS) SyncDir(dir string) error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	flt, err := fs.op(OpSyncDir)
+	if err == nil {
+		err = fs.hold(flt)
+	}
 	if err != nil {
 		return err
 	}
-	if flt != nil {
+	if flt != nil && flt.Err != nil {
 		return fs.after(flt)
 	}
-	return fs.OS.SyncDir(dir)
+	_, err = os.Stat(dir)
+	return err
 }
 
 func (fs *FS) ReadFile(name string) ([]byte, error) {
@@ -251,11 +279,14 @@ func (f *file) Write(b []byte) (int, error) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	flt, err := fs.op(OpWrite)
+	if err == nil {
+		err = fs.hold(flt)
+	}
 	if err != nil {
 		return 0, err
 	}
 	fs.writes++
-	if flt != nil {
+	if flt != nil && flt.Err != nil {
 		n, _ := f.f.Write(b[:min(flt.Keep, len(b))])
 		fs.use(n)
 		return n, fs.after(flt)
@@ -285,10 +316,13 @@ func (f *file) Sync() error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	flt, err := fs.op(OpSync)
+	if err == nil {
+		err = fs.hold(flt)
+	}
 	if err != nil {
 		return err
 	}
-	if flt != nil {
+	if flt != nil && flt.Err != nil {
 		return fs.after(flt)
 	}
 	if fs.failSync > 0 {
@@ -300,7 +334,7 @@ func (f *file) Sync() error {
 		return err
 	}
 	fs.synced[f.name] = st.Size()
-	return f.f.Sync()
+	return nil // durability is modelled (PowerCut), the disk is not asked
 }
 
 func (f *file) Close() error { return f.f.Close() }
