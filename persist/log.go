@@ -563,51 +563,71 @@ func (l *Log) step() bool {
 	return closing
 }
 
-// run writes the jobs' data, one write(2) per run of data jobs. After a
-// failure the unwritten and unsynced data is queued again, in order, for a
-// retry into a new segment.
+// run writes the jobs' data, one write(2) per run of data jobs, and runs
+// the compactions between them. After a failure nothing more of jobs is
+// done: the data written since the last good fsync, the job that failed and
+// the jobs after it are queued again, in that order and ahead of newer
+// jobs, for a retry into a new segment. Records thus always reach the log,
+// and are reported written, in sequence order.
 func (l *Log) run(jobs []job) {
-	var cur job
-	flush := func() error {
-		if len(cur.data) == 0 {
-			return nil
-		}
-		if err := l.write(cur.data); err != nil {
-			l.retry(err, &cur)
-			return err
-		}
-		l.unsyncedLast = cur.last
-		if l.opt.Sync == SyncAlways {
-			if err := l.sync(); err != nil {
-				l.retry(err, nil)
-				return err
-			}
-		}
-		l.stats.payload.Add(cur.payload)
-		l.stats.records.Add(cur.records)
-		if l.opt.Done != nil && cur.last > 0 {
-			l.opt.Done(cur.last)
-		}
-		cur = job{}
-		return nil
-	}
+	var cur job // data jobs merged into one write
 	for i, j := range jobs {
-		if j.compact != nil {
-			if flush() != nil {
-				l.requeue(jobs[i:])
-				return
+		if j.compact == nil {
+			if cur.data == nil {
+				cur = j
+			} else {
+				cur.data = append(cur.data, j.data...)
+				cur.last, cur.payload, cur.records = j.last, cur.payload+j.payload, cur.records+j.records
 			}
-			j.compact.result <- l.compact(j.compact)
 			continue
 		}
-		if cur.data == nil {
-			cur = j
-		} else {
-			cur.data = append(cur.data, j.data...)
-			cur.last, cur.payload, cur.records = j.last, cur.payload+j.payload, cur.records+j.records
+		if !l.writeJob(&cur, jobs[i:]) {
+			return
 		}
+		// Seal the active segment: records after the snapshot go to a
+		// new one.
+		if l.f != nil && l.dirty {
+			if err := l.sync(); err != nil {
+				j.compact.result <- fmt.Errorf("compaction: %w", err)
+				l.retry(err, jobs[i+1:])
+				return
+			}
+		}
+		j.compact.result <- l.compact(j.compact)
 	}
-	flush()
+	l.writeJob(&cur, nil)
+}
+
+// writeJob writes cur (if it holds data), fsyncs under SyncAlways, rotates a
+// full segment and reports cur written. On a failure it queues cur and rest
+// again (see run) and reports false.
+func (l *Log) writeJob(cur *job, rest []job) bool {
+	if len(cur.data) == 0 {
+		return true
+	}
+	if err := l.write(cur.data); err != nil {
+		l.retry(err, append([]job{*cur}, rest...))
+		return false
+	}
+	l.unsyncedLast = cur.last // cur is now part of what a failed fsync rewrites
+	var err error
+	if l.opt.Sync == SyncAlways {
+		err = l.sync()
+	}
+	if err == nil {
+		err = l.rotate()
+	}
+	if err != nil {
+		l.retry(err, rest)
+		return false
+	}
+	l.stats.payload.Add(cur.payload)
+	l.stats.records.Add(cur.records)
+	if l.opt.Done != nil && cur.last > 0 {
+		l.opt.Done(cur.last)
+	}
+	*cur = job{}
+	return true
 }
 
 func (l *Log) requeue(jobs []job) {
@@ -627,9 +647,10 @@ func (l *Log) fail(err error) {
 
 // retry handles a failed write or fsync: the active segment is not trusted
 // any more (after a failed fsync Linux may have dropped its dirty pages), so
-// it is closed, and everything written since the last good fsync, followed
-// by the unwritten job, is queued again for a new segment.
-func (l *Log) retry(err error, unwritten *job) {
+// it is closed, and everything written to it since the last good fsync,
+// followed by rest (the jobs not done, oldest first), is queued again for a
+// new segment, ahead of any newer job.
+func (l *Log) retry(err error, rest []job) {
 	l.fail(err)
 	if l.f != nil {
 		l.f.Close()
@@ -639,14 +660,12 @@ func (l *Log) retry(err error, unwritten *job) {
 	if len(l.unsynced) > 0 {
 		again = append(again, job{data: append([]byte(nil), l.unsynced...), last: l.unsyncedLast, since: time.Now()})
 	}
-	if unwritten != nil {
-		again = append(again, *unwritten)
-	}
+	again = append(again, rest...)
 	l.unsynced, l.dirty = l.unsynced[:0], false
 	l.requeue(again)
 }
 
-// write appends b to the active segment, rotating when it is full.
+// write appends b to the active segment, starting one if there is none.
 func (l *Log) write(b []byte) error {
 	if l.f == nil {
 		if err := l.startSegment(l.firstSeq(b)); err != nil {
@@ -667,16 +686,23 @@ func (l *Log) write(b []byte) error {
 	l.segs[len(l.segs)-1].size += n
 	l.stats.bytes.Add(uint64(n))
 	l.stats.store.Add(n)
-	if l.segs[len(l.segs)-1].size >= l.opt.SegmentBytes {
-		if l.opt.Sync != SyncNever {
-			if err := l.sync(); err != nil {
-				return err
-			}
-		}
-		l.f.Close()
-		l.f = nil // the next write starts a new segment
-		l.unsynced = l.unsynced[:0]
+	return nil
+}
+
+// rotate seals the active segment once it is full (fsynced unless the policy
+// is SyncNever); the next write starts a new one.
+func (l *Log) rotate() error {
+	if l.f == nil || l.segs[len(l.segs)-1].size < l.opt.SegmentBytes {
+		return nil
 	}
+	if l.dirty && l.opt.Sync != SyncNever {
+		if err := l.sync(); err != nil {
+			return err
+		}
+	}
+	l.f.Close()
+	l.f = nil
+	l.unsynced, l.dirty = l.unsynced[:0], false
 	return nil
 }
 
@@ -715,16 +741,12 @@ func (l *Log) failpoint(step string) error {
 
 // compact writes the snapshot over the sealed segments.
 func (l *Log) compact(c *compaction) error {
-	// Seal the active segment: records after the snapshot go to a new one.
+	// The active segment was synced by run: records after the snapshot go
+	// to a new one.
 	if l.f != nil {
-		if l.dirty {
-			if err := l.sync(); err != nil {
-				l.retry(err, nil)
-				return fmt.Errorf("compaction: %w", err)
-			}
-		}
 		l.f.Close()
 		l.f = nil
+		l.unsynced, l.dirty = l.unsynced[:0], false
 	}
 	inputs := append([]segment(nil), l.segs...)
 	if len(inputs) == 0 {

@@ -1,0 +1,77 @@
+package persist_test
+
+import (
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"midge/persist"
+	"midge/persist/fault"
+)
+
+// The writer takes a batch, a compaction and a later batch in one go (the
+// device was slow, the loop went on) and the first write fails. The
+// batches must still reach the log in order, the later one be reported
+// written, and a crash then recover all of it, whether the compaction
+// succeeds or fails too.
+func TestFailedWriteBeforeCompactionKeepsOrder(t *testing.T) {
+	for _, compactionFails := range []bool{false, true} {
+		t.Run(fmt.Sprint("compaction-fails-", compactionFails), func(t *testing.T) {
+			h := newHarness(t)
+			l, _, _ := h.openState(persist.SyncAlways, func(o *persist.Options) { o.RetryDelay = time.Millisecond })
+			want := newState()
+			add := func(typ byte, payload []byte) uint64 {
+				seq := l.Append(typ, payload, 0)
+				want.apply(persist.Record{Type: typ, Seq: seq, Payload: payload})
+				return seq
+			}
+			add(persist.RecSessionPut, encSession("s1", 3600))
+			gate := make(chan struct{})
+			h.fs.Arm(&fault.Fault{Op: fault.OpWrite, N: 1, Hold: gate})
+			h.fs.Arm(&fault.Fault{Op: fault.OpWrite, N: 2, Err: syscall.ENOSPC, Keep: 25})
+			if compactionFails {
+				h.fs.Arm(&fault.Fault{Op: fault.OpCreate, N: 1, Err: syscall.ENOSPC})
+				h.fs.Arm(&fault.Fault{Op: fault.OpCreate, N: 2, Err: syscall.ENOSPC})
+			}
+			l.Flush()
+			for until := time.Now().Add(5 * time.Second); h.fs.Count(fault.OpWrite) < 1; {
+				if time.Now().After(until) {
+					t.Fatal("the first batch was never written")
+				}
+				time.Sleep(50 * time.Microsecond)
+			}
+			// The writer is now held in that write: what follows queues up.
+			for mid := uint64(1); mid <= 20; mid++ {
+				add(persist.RecMessage, encMessage(mid, "v"))
+				add(persist.RecDeliveryPut, encDelivery("s1", mid))
+			}
+			for mid := uint64(1); mid <= 15; mid++ {
+				add(persist.RecDeliveryDel, encDeliveryDel("s1", mid))
+			}
+			l.Flush()
+			snap := l.NewSnapshot()
+			want.snapshot(snap)
+			res := l.Compact(snap)
+			add(persist.RecSessionPut, encSession("s2", 60))
+			add(persist.RecMessage, encMessage(21, "w"))
+			last := add(persist.RecDeliveryPut, encDelivery("s2", 21))
+			l.Flush()
+			close(gate)
+			for until := time.Now().Add(2 * time.Second); h.written() < last; time.Sleep(100 * time.Microsecond) {
+				if time.Now().After(until) {
+					t.Errorf("records up to %d never reported written (at %d)", last, h.written())
+					break
+				}
+			}
+			err := <-res
+			t.Logf("compaction: %v", err)
+			h.crash(l)
+			l, got, _ := h.openState(persist.SyncInterval, nil)
+			if g, w := got.live(), want.live(); g != w {
+				t.Fatalf("recovered\n%s\nwant\n%s", g, w)
+			}
+			l.Close()
+		})
+	}
+}
