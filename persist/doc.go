@@ -60,7 +60,9 @@
 // A failed fsync is not retried on the same file (Linux may already have
 // dropped the dirty pages): the unsynced records are written again to a new
 // segment. ENOSPC puts the store in a failed state, with an alarm; new
-// messages for offline sessions are refused until a retry succeeds.
+// messages for offline sessions are refused until a retry succeeds. A disk
+// already full (or failing) at Open does the same: Open returns the log,
+// failed, with what it recovered, rather than an error.
 // Session and message expiry are stored as remaining time, so a clock that
 // jumps (a board booting in 1970, then NTP) expires nothing early.
 package persist

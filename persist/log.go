@@ -186,7 +186,9 @@ func Open(opt Options, apply func(Record)) (*Log, []Damage, error) {
 		return nil, damage, err
 	}
 	if err := l.openActive(); err != nil {
-		return nil, damage, err
+		// A full disk or a failing device, not an unusable directory: the
+		// log starts failed and the first write starts a new segment.
+		l.fail(err)
 	}
 	go l.writer()
 	return l, damage, nil
@@ -343,7 +345,8 @@ func (l *Log) saveFile(name string, data []byte) error {
 	return l.fs.SyncDir(l.opt.Dir)
 }
 
-// openActive opens the newest segment for appending, or starts one.
+// openActive opens the newest segment for appending, or starts one. On an
+// error l.f stays nil.
 func (l *Log) openActive() error {
 	if n := len(l.segs); n > 0 && l.segs[n-1].size < l.opt.SegmentBytes {
 		f, err := l.fs.OpenAppend(l.path(l.segs[n-1].name))

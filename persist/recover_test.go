@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -201,6 +202,44 @@ func TestDamagedOlderSegmentKeepsItsValidRecords(t *testing.T) {
 			if st, err := os.Stat(seg); err != nil || st.Size() != 5*recLen {
 				t.Fatalf("damaged segment not cut at its bad record: %v", err)
 			}
+		})
+	}
+}
+
+// A disk that is full (or failing) when the log opens does not make Open
+// fail, which would run the broker without persistence for good: the log
+// opens failed, with what it recovered, and the first write that succeeds
+// starts a segment.
+func TestOpenWithFullDisk(t *testing.T) {
+	for _, f := range []*fault.Fault{
+		{Op: fault.OpCreate, N: 1, Err: syscall.ENOSPC},
+		{Op: fault.OpSyncDir, N: 1, Err: syscall.EIO},
+	} {
+		t.Run(string(f.Op), func(t *testing.T) {
+			h := newHarness(t)
+			retry := func(o *persist.Options) { o.RetryDelay = time.Millisecond; o.SegmentBytes = 20 }
+			l, _, _ := h.openState(persist.SyncAlways, retry)
+			seq := l.Append(persist.RecSessionPut, encSession("s1", 3600), 0)
+			l.Flush()
+			h.waitDone(seq) // fills the segment: the next open starts one
+			l.Close()
+			h.fs.Arm(f)
+			l, s, _ := h.openState(persist.SyncAlways, retry)
+			if !l.Stats().Failed || len(s.sessions) != 1 {
+				t.Fatalf("stats %+v, %d sessions", l.Stats(), len(s.sessions))
+			}
+			seq = l.Append(persist.RecSessionPut, encSession("s2", 60), 0)
+			l.Flush()
+			h.waitDone(seq)
+			if l.Stats().Failed {
+				t.Fatal("still failed after a write")
+			}
+			h.crash(l)
+			l, s, _ = h.openState(persist.SyncAlways, nil)
+			if len(s.sessions) != 2 {
+				t.Fatalf("%d sessions recovered", len(s.sessions))
+			}
+			l.Close()
 		})
 	}
 }
