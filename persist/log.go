@@ -365,9 +365,20 @@ func (l *Log) startSegment(first uint64) error {
 	if err != nil {
 		return err
 	}
+	if err := l.fs.SyncDir(l.opt.Dir); err != nil {
+		f.Close()
+		return err
+	}
 	l.f = f
+	if n := len(l.segs); n > 0 && l.segs[n-1].name == name {
+		// The writer starts again the segment it gave up after a failure,
+		// with the same first record: Create emptied it.
+		l.stats.store.Add(-l.segs[n-1].size)
+		l.segs[n-1].size = 0
+		return nil
+	}
 	l.segs = append(l.segs, segment{name: name, first: first})
-	return l.fs.SyncDir(l.opt.Dir)
+	return nil
 }
 
 // Seq is the last sequence number appended.

@@ -2,6 +2,8 @@ package persist_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -73,5 +75,43 @@ func TestFailedWriteBeforeCompactionKeepsOrder(t *testing.T) {
 			}
 			l.Close()
 		})
+	}
+}
+
+// StoreBytes (which drives compaction and the store cap) stays the size of
+// the segments on disk through failed fsyncs and directory fsyncs,
+// including a rotation fsync failing in a segment never synced, which the
+// writer starts again under the same name.
+func TestStoreBytesThroughFailures(t *testing.T) {
+	for _, op := range []fault.Op{fault.OpSync, fault.OpSyncDir} {
+		for n := 1; n <= 4; n++ {
+			t.Run(fmt.Sprint(op, n), func(t *testing.T) {
+				h := newHarness(t)
+				l, _, _ := h.openState(persist.SyncInterval, func(o *persist.Options) {
+					o.RetryDelay = time.Millisecond
+					o.SegmentBytes = 600
+					o.SyncInterval = time.Hour
+				})
+				h.fs.Arm(&fault.Fault{Op: op, N: n, Err: syscall.EIO})
+				for mid := uint64(1); mid <= 40; mid++ {
+					seq := l.Append(persist.RecMessage, encMessage(mid, "payload"), 7)
+					l.Flush()
+					h.waitDone(seq)
+				}
+				l.Close()
+				var disk int64
+				names, _ := filepath.Glob(filepath.Join(h.dir, "*.seg"))
+				for _, name := range names {
+					st, err := os.Stat(name)
+					if err != nil {
+						t.Fatal(err)
+					}
+					disk += st.Size()
+				}
+				if got := l.Stats().StoreBytes; got != disk {
+					t.Fatalf("StoreBytes %d, segments on disk %d bytes", got, disk)
+				}
+			})
+		}
 	}
 }
