@@ -41,7 +41,7 @@ func Check(dir string, fs FS, each func(seg string, r Record)) ([]SegmentReport,
 	}
 	sortSegments(segs)
 	var out []SegmentReport
-	for i, sg := range segs {
+	for _, sg := range segs {
 		data, err := fs.ReadFile(filepath.Join(dir, sg.name))
 		if err != nil {
 			return out, err
@@ -63,14 +63,22 @@ func Check(dir string, fs FS, each func(seg string, r Record)) ([]SegmentReport,
 			}
 			off += n
 		}
-		if rep.BadOffset >= 0 && i+1 < len(segs) {
-			last := rep.LastSeq
-			if rep.Records == 0 && sg.first > 0 {
-				last = sg.first - 1
-			}
-			rep.LostFrom, rep.LostTo = lostRange(last, segs[i+1].first)
-		}
 		out = append(out, rep)
+	}
+	// What a damaged segment loses: the sequence numbers between the
+	// highest one up to its bad record and the next valid record.
+	var applied uint64
+	for i := range out {
+		applied = max(applied, out[i].LastSeq)
+		if out[i].BadOffset < 0 {
+			continue
+		}
+		for _, next := range out[i+1:] {
+			if next.Records > 0 {
+				out[i].LostFrom, out[i].LostTo = lostRange(applied, next.FirstSeq)
+				break
+			}
+		}
 	}
 	return out, nil
 }

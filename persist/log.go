@@ -228,23 +228,29 @@ func (l *Log) recover(apply func(Record)) ([]Damage, error) {
 	if err != nil {
 		return nil, err
 	}
-	var damage []Damage
+	// Replay every segment, noting what each damaged one holds after its
+	// first bad record; what that loses depends on the segments after it.
+	type scan struct {
+		firstRec uint64 // the first valid record's sequence number (0: none)
+		applied  uint64 // the highest sequence number applied up to its end
+		off, idx int    // the first bad record's offset and index
+		tail     []byte // the bytes from there on (nil: the segment is whole)
+	}
+	scans := make([]scan, len(segs))
 	var applied uint64
-	var kept []segment
 	for i, sg := range segs {
 		data, err := l.fs.ReadFile(l.path(sg.name))
 		if err != nil {
-			return damage, err
+			return nil, err
 		}
-		off, idx := 0, 0
-		var lastGood uint64 // the last valid record's sequence number
-		if sg.first > 0 {
-			lastGood = sg.first - 1
-		}
-		for off < len(data) {
-			r, n, err := parseRecord(data[off:])
+		sc := &scans[i]
+		for sc.off < len(data) {
+			r, n, err := parseRecord(data[sc.off:])
 			if err != nil {
 				break
+			}
+			if sc.idx == 0 {
+				sc.firstRec = r.Seq
 			}
 			if r.Seq > applied {
 				applied = r.Seq
@@ -252,18 +258,28 @@ func (l *Log) recover(apply func(Record)) ([]Damage, error) {
 					apply(r)
 				}
 			}
-			lastGood = r.Seq
-			off += n
-			idx++
+			sc.off += n
+			sc.idx++
 		}
-		sg.size = int64(len(data))
-		if off < len(data) {
-			d := Damage{Segment: sg.name, TruncatedAt: int64(off), DroppedBytes: int64(len(data) - off), FirstBadIndex: idx}
-			newest := i == len(segs)-1
-			if !newest {
-				d.LostFrom, d.LostTo = lostRange(lastGood, segs[i+1].first)
+		sc.applied = applied
+		segs[i].size = int64(len(data))
+		if sc.off < len(data) {
+			sc.tail = append([]byte(nil), data[sc.off:]...)
+		}
+	}
+	var damage []Damage
+	var kept []segment
+	for i, sg := range segs {
+		sc := scans[i]
+		if sc.tail != nil {
+			d := Damage{Segment: sg.name, TruncatedAt: int64(sc.off), DroppedBytes: int64(len(sc.tail)), FirstBadIndex: sc.idx}
+			for _, next := range scans[i+1:] {
+				if next.firstRec != 0 {
+					d.LostFrom, d.LostTo = lostRange(sc.applied, next.firstRec)
+					break
+				}
 			}
-			remains, err := l.cut(&d, data[off:], newest)
+			remains, err := l.cut(&d, sc.tail, i == len(segs)-1)
 			if err != nil {
 				return damage, err
 			}
@@ -273,7 +289,7 @@ func (l *Log) recover(apply func(Record)) ([]Damage, error) {
 				continue
 			}
 			if !d.Kept {
-				sg.size = int64(off)
+				sg.size = int64(sc.off)
 			}
 		}
 		kept = append(kept, sg)
@@ -286,12 +302,15 @@ func (l *Log) recover(apply func(Record)) ([]Damage, error) {
 	return damage, nil
 }
 
-// lostRange is what a damaged segment whose last valid record is lastGood
-// loses when the next segment starts at next: the sequence numbers between
-// them, none (0, 0) when the next segment starts at or before lastGood+1.
-func lostRange(lastGood, next uint64) (from, to uint64) {
-	if next > lastGood+1 {
-		return lastGood + 1, next - 1
+// lostRange is what a damaged segment loses when the highest sequence
+// number applied up to its first bad record is applied and the next record
+// after it (the first valid record of a later segment) is next: the
+// sequence numbers between them; none (0, 0) when next follows applied
+// directly or repeats records already applied (a segment the writer
+// started again after a failure).
+func lostRange(applied, next uint64) (from, to uint64) {
+	if next > applied+1 {
+		return applied + 1, next - 1
 	}
 	return 0, 0
 }
@@ -359,7 +378,17 @@ func (l *Log) openActive() error {
 	return l.startSegment(l.seq + 1)
 }
 
+// startSegment creates a new active segment named after first, the
+// sequence number of its first record, or after the newest segment's name
+// plus one if that is not above it: after a failure the writer starts a
+// segment with the records it wrote since the last good fsync, which may
+// begin with the very first record of the segment it leaves, and that one
+// must not be emptied (it holds records already reported written) nor
+// sorted after the new one.
 func (l *Log) startSegment(first uint64) error {
+	if n := len(l.segs); n > 0 && first <= l.segs[n-1].first {
+		first = l.segs[n-1].first + 1
+	}
 	name := segName(first)
 	f, err := l.fs.Create(l.path(name))
 	if err != nil {
@@ -370,13 +399,6 @@ func (l *Log) startSegment(first uint64) error {
 		return err
 	}
 	l.f = f
-	if n := len(l.segs); n > 0 && l.segs[n-1].name == name {
-		// The writer starts again the segment it gave up after a failure,
-		// with the same first record: Create emptied it.
-		l.stats.store.Add(-l.segs[n-1].size)
-		l.segs[n-1].size = 0
-		return nil
-	}
 	l.segs = append(l.segs, segment{name: name, first: first})
 	return nil
 }

@@ -115,3 +115,47 @@ func TestStoreBytesThroughFailures(t *testing.T) {
 		}
 	}
 }
+
+// Under "interval" a segment can hold only records written since the last
+// fsync, all of them reported written. When a write then fails, the retry
+// starts a new segment with those records again; it must not take the name
+// of the segment it leaves (Create would empty it, and a kill before the
+// rewrite lands would lose what was acknowledged).
+func TestRetryKeepsTheSegmentItLeaves(t *testing.T) {
+	h := newHarness(t)
+	opts := func(o *persist.Options) {
+		o.RetryDelay = time.Millisecond
+		o.SegmentBytes = 200
+		o.SyncInterval = time.Hour
+	}
+	l, _, _ := h.openState(persist.SyncInterval, opts)
+	want := newState()
+	var seq uint64
+	add := func(typ byte, payload []byte) {
+		seq = l.Append(typ, payload, 0)
+		want.apply(persist.Record{Type: typ, Seq: seq, Payload: payload})
+		l.Flush()
+		h.waitDone(seq)
+	}
+	add(persist.RecSessionPut, encSession("s1", 3600))
+	for mid := uint64(1); mid <= 12; mid++ { // past the first rotation
+		add(persist.RecDeliveryPut, encDelivery("s1", mid))
+	}
+	h.fs.Arm(&fault.Fault{Op: fault.OpWrite, N: 1, Err: syscall.ENOSPC})
+	h.fs.Arm(&fault.Fault{Op: fault.OpWrite, N: 2, Err: syscall.ENOSPC, Crash: true})
+	l.Append(persist.RecDeliveryPut, encDelivery("s1", 13), 0)
+	l.Flush()
+	for until := time.Now().Add(5 * time.Second); !h.fs.Crashed(); time.Sleep(100 * time.Microsecond) {
+		if time.Now().After(until) {
+			t.Fatal("the retry never came")
+		}
+	}
+	if acked := h.crash(l); acked != seq {
+		t.Fatalf("acknowledged %d, want %d", acked, seq)
+	}
+	l, got, _ := h.openState(persist.SyncInterval, opts)
+	if g, w := got.live(), want.live(); g != w {
+		t.Fatalf("recovered\n%s\nwant\n%s", g, w)
+	}
+	l.Close()
+}
