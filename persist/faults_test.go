@@ -40,9 +40,12 @@ type faultRun struct {
 	mid   uint64           // last message id used (never reused)
 	pid   uint64
 	acked uint64 // the last record the writer reported written before the crash
-	// the first process's operations and bytes written (for the sweep)
-	firstOps   map[fault.Op]int
-	firstBytes uint64
+	// the operations of the first and second process and the bytes the
+	// first wrote (for the sweep)
+	firstOps, secondOps map[fault.Op]int
+	firstBytes          uint64
+	// a fault for the second process (its recovery, then more writes)
+	second *fault.Fault
 	// disk-full runs: the FS holds only free more bytes (< 0: no limit);
 	// once the writer fails the workload goes on without waiting for
 	// stuck steps, then space returns (or, with die, the process dies)
@@ -298,19 +301,28 @@ func (r *faultRun) crash() {
 	}
 }
 
+func (r *faultRun) ops() map[fault.Op]int {
+	m := map[fault.Op]int{}
+	for _, op := range []fault.Op{fault.OpWrite, fault.OpSync, fault.OpSyncDir, fault.OpCreate} {
+		m[op] = r.h.fs.Count(op)
+	}
+	return m
+}
+
 func (r *faultRun) run() {
 	r.cur = newState()
 	r.l, _, _ = r.h.openState(r.sync, r.options)
 	r.h.fs.SetFree(r.free)
 	r.workload()
-	r.firstOps = map[fault.Op]int{}
-	for _, op := range []fault.Op{fault.OpWrite, fault.OpSync, fault.OpSyncDir, fault.OpCreate} {
-		r.firstOps[op] = r.h.fs.Count(op)
-	}
+	r.firstOps = r.ops()
 	r.firstBytes = r.l.Stats().BytesWritten
 	r.crash()
+	if r.second != nil {
+		r.h.fs.Arm(r.second)
+	}
 	r.open("first recovery")
 	r.more()
+	r.secondOps = r.ops()
 	r.crash()
 	r.open("second recovery")
 	r.l.Close()
@@ -336,28 +348,34 @@ func TestFaultInjection(t *testing.T) {
 		// first process: the points to fail.
 		clean := &faultRun{t: t, h: newHarness(t), sync: sync, free: -1}
 		clean.run()
-		counts, total := clean.firstOps, clean.firstBytes
-		t.Logf("sync %s: %d writes, %d fsyncs, %d directory fsyncs, %d creates per workload", name,
-			counts[fault.OpWrite], counts[fault.OpSync], counts[fault.OpSyncDir], counts[fault.OpCreate])
-		for _, p := range points {
-			for n := 1; n <= counts[p.op]; n++ {
-				if testing.Short() && n%3 != 0 {
-					continue
-				}
-				for _, e := range p.errs {
-					for _, keep := range p.keep {
-						for _, die := range []bool{false, true} {
-							label := fmt.Sprintf("%s/%s-%d-%s-keep%d-die%v", name, p.op, n, errName(e), keep, die)
-							t.Run(label, func(t *testing.T) {
-								r := &faultRun{t: t, h: newHarness(t), sync: sync, free: -1}
-								f := &fault.Fault{Op: p.op, N: n, Err: e, Keep: keep, Crash: die}
-								r.h.fs.Arm(f)
-								r.run()
-								if !f.Fired {
-									t.Fatalf("fault never fired")
-								}
-							})
-							runs++
+		total := clean.firstBytes
+		for proc, counts := range []map[fault.Op]int{clean.firstOps, clean.secondOps} {
+			t.Logf("sync %s, process %d: %d writes, %d fsyncs, %d directory fsyncs, %d creates", name, proc+1,
+				counts[fault.OpWrite], counts[fault.OpSync], counts[fault.OpSyncDir], counts[fault.OpCreate])
+			for _, p := range points {
+				for n := 1; n <= counts[p.op]; n++ {
+					if testing.Short() && n%3 != 0 {
+						continue
+					}
+					for _, e := range p.errs {
+						for _, keep := range p.keep {
+							for _, die := range []bool{false, true} {
+								label := fmt.Sprintf("%s/process%d-%s-%d-%s-keep%d-die%v", name, proc+1, p.op, n, errName(e), keep, die)
+								t.Run(label, func(t *testing.T) {
+									r := &faultRun{t: t, h: newHarness(t), sync: sync, free: -1}
+									f := &fault.Fault{Op: p.op, N: n, Err: e, Keep: keep, Crash: die}
+									if proc == 0 {
+										r.h.fs.Arm(f)
+									} else {
+										r.second = f
+									}
+									r.run()
+									if !f.Fired {
+										t.Fatalf("fault never fired")
+									}
+								})
+								runs++
+							}
 						}
 					}
 				}
