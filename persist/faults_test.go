@@ -113,6 +113,7 @@ func (r *faultRun) flush() bool {
 		if r.h.fs.Crashed() {
 			return false
 		}
+		r.l.PendingFor() // the loop asks this every tick (the watchdog)
 		if r.free >= 0 && (r.stuck > 0 || r.l.Stats().Failed) {
 			if r.stuck++; r.stuck <= stuckSteps {
 				return true

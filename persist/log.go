@@ -488,7 +488,7 @@ func (l *Log) PendingFor() time.Duration {
 	if len(l.jobs) == 0 {
 		return 0
 	}
-	if l.failed != nil {
+	if l.stats.failed.Load() { // l.failed belongs to the writer goroutine
 		return 0 // failing, not stuck: the alarm says so and retries go on
 	}
 	return time.Since(l.jobs[0].since)
