@@ -16,7 +16,7 @@ import (
 // queues QoS 1 messages to them, acknowledges and sends some, deletes a
 // session and compacts twice, run once per fault point: ENOSPC and EIO at
 // every write (whole or cut short), fsync, directory fsync and file
-// creation it does. Each run goes on after the fault (the writer retries)
+// creation it does, under each sync policy. Each run goes on after the fault (the writer retries)
 // or dies at it, then crashes and recovers, writes a little more, and
 // crashes and recovers again. After each recovery the durability contract
 // (doc.go) is checked against a model of what the writer acknowledged:
@@ -343,8 +343,18 @@ func TestFaultInjection(t *testing.T) {
 	}
 	start := time.Now()
 	runs := 0
-	for _, sync := range []persist.SyncPolicy{persist.SyncAlways, persist.SyncInterval} {
-		name := map[persist.SyncPolicy]string{persist.SyncAlways: "always", persist.SyncInterval: "interval"}[sync]
+	for _, sync := range []persist.SyncPolicy{persist.SyncAlways, persist.SyncInterval, persist.SyncNever} {
+		name := map[persist.SyncPolicy]string{persist.SyncAlways: "always", persist.SyncInterval: "interval", persist.SyncNever: "never"}[sync]
+		// Every point under "always" and "interval"; every other one under
+		// "never", which differs from "interval" only in its fewer fsyncs;
+		// every third with -short.
+		stride := 1
+		if sync == persist.SyncNever {
+			stride = 2
+		}
+		if testing.Short() {
+			stride = 3
+		}
 		// A run without faults, which also counts the operations of the
 		// first process: the points to fail.
 		clean := &faultRun{t: t, h: newHarness(t), sync: sync, free: -1}
@@ -355,7 +365,7 @@ func TestFaultInjection(t *testing.T) {
 				counts[fault.OpWrite], counts[fault.OpSync], counts[fault.OpSyncDir], counts[fault.OpCreate])
 			for _, p := range points {
 				for n := 1; n <= counts[p.op]; n++ {
-					if testing.Short() && n%3 != 0 {
+					if n%stride != 0 {
 						continue
 					}
 					for _, e := range p.errs {
@@ -386,7 +396,7 @@ func TestFaultInjection(t *testing.T) {
 		// a few steps later, or the process dies while the writer is stuck.
 		const fills = 24
 		for i := 0; i < fills; i++ {
-			if testing.Short() && i%3 != 0 {
+			if i%stride != 0 {
 				continue
 			}
 			free := int64(total) * int64(i) / fills
