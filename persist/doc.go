@@ -38,8 +38,9 @@
 // reported as a torn tail, as in the newest segment. Sequence numbers are
 // reported lost only when no later segment holds them; the bytes cut off
 // are then first saved to <segment>.corrupt (a segment with nothing valid
-// is renamed to it), and if even that fails the segment is left as it is
-// and reported again at the next start. The segments after a damaged one
+// is renamed to it). When a repair fails (a full disk, a failing device)
+// the segment is left as it is, replays the same way, is not appended to,
+// and is repaired at the next start. The segments after a damaged one
 // still load. Open never fails because of the content of its own files;
 // only an unusable directory (permissions, a missing mount) is an error,
 // and the broker then runs without persistence and raises an alarm rather

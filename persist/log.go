@@ -60,9 +60,10 @@ type Stats struct {
 }
 
 type segment struct {
-	name  string
-	first uint64
-	size  int64
+	name    string
+	first   uint64
+	size    int64
+	damaged bool // recovery could not cut its bad tail: never appended to
 }
 
 // Log is the append-only store. Append, Flush, Seq and Compact are called

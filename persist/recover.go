@@ -23,14 +23,16 @@ type Damage struct {
 	LostFrom      uint64 // first lost sequence number (0 = nothing lost)
 	LostTo        uint64 // last lost sequence number
 	FirstBadIndex int    // record index of the first bad record
-	Kept          bool   // the bytes could not be moved aside: the segment was left as it was
+	Kept          bool   // the segment could not be repaired and was left as it was
 }
 
 func (d Damage) String() string {
 	switch {
-	case d.Kept:
+	case d.Kept && d.LostFrom != 0:
 		return fmt.Sprintf("segment %s damaged at record %d (offset %d): sequence numbers %d-%d lost, segment left in place",
 			d.Segment, d.FirstBadIndex, d.TruncatedAt, d.LostFrom, d.LostTo)
+	case d.Kept:
+		return fmt.Sprintf("segment %s: torn tail at offset %d, %d bytes, left in place", d.Segment, d.TruncatedAt, d.DroppedBytes)
 	case d.LostFrom != 0:
 		return fmt.Sprintf("segment %s damaged at record %d (offset %d): %d bytes moved to %s, sequence numbers %d-%d lost",
 			d.Segment, d.FirstBadIndex, d.TruncatedAt, d.DroppedBytes, d.Quarantined, d.LostFrom, d.LostTo)
@@ -164,16 +166,15 @@ func (l *Log) recover(apply func(Record)) ([]Damage, error) {
 					break
 				}
 			}
-			remains, err := l.cut(&d, sc.tail, i == len(segs)-1)
-			if err != nil {
-				return damage, err
-			}
+			remains := l.cut(&d, sc.tail, i == len(segs)-1)
 			damage = append(damage, d)
 			l.opt.Logf("persistence: %s", d)
 			if !remains {
 				continue
 			}
-			if !d.Kept {
+			if d.Kept {
+				sg.damaged = true
+			} else {
 				sg.size = int64(sc.off)
 			}
 		}
@@ -205,28 +206,39 @@ func lostRange(applied, next uint64) (from, to uint64) {
 // one were replayed and stay where they are, so a later recovery replays
 // them again. When sequence numbers are lost the tail is first saved to
 // <segment>.corrupt for inspection (made durable before the segment is
-// cut); if that fails the segment is left as it is (d.Kept) and reported
-// again at the next start. An older segment with nothing valid left is
-// removed (renamed to .corrupt when that loses something); the newest one
-// stays, to be appended to.
-func (l *Log) cut(d *Damage, tail []byte, newest bool) (remains bool, err error) {
+// cut). An older segment with nothing valid left is removed (renamed to
+// .corrupt when that loses something); the newest one stays, to be
+// appended to. When any of this fails (a full disk, a failing device) the
+// segment is left as it is (d.Kept): it replays the same way, is never
+// appended to, and is dealt with at the next start.
+func (l *Log) cut(d *Damage, tail []byte, newest bool) (remains bool) {
 	name := l.path(d.Segment)
-	if d.LostFrom != 0 {
+	var err error
+	switch {
+	case d.LostFrom != 0 && d.TruncatedAt == 0:
 		d.Quarantined = d.Segment + ".corrupt"
-		if d.TruncatedAt == 0 {
-			return false, l.fs.Rename(name, l.path(d.Quarantined))
+		if err = l.fs.Rename(name, l.path(d.Quarantined)); err == nil {
+			return false
 		}
-		if err := l.saveFile(l.path(d.Quarantined), tail); err != nil {
-			l.opt.Logf("persistence: cannot save the damaged part of %s: %v", d.Segment, err)
+	case d.LostFrom != 0:
+		d.Quarantined = d.Segment + ".corrupt"
+		if err = l.saveFile(l.path(d.Quarantined), tail); err != nil {
 			l.fs.Remove(l.path(d.Quarantined))
-			d.Quarantined, d.Kept = "", true
-			return true, nil
+			break
 		}
+		err = l.fs.Truncate(name, d.TruncatedAt)
+	case d.TruncatedAt == 0 && !newest:
+		if err = l.fs.Remove(name); err == nil {
+			return false
+		}
+	default:
+		err = l.fs.Truncate(name, d.TruncatedAt)
 	}
-	if d.TruncatedAt == 0 && !newest {
-		return false, l.fs.Remove(name)
+	if err != nil {
+		l.opt.Logf("persistence: cannot repair %s, left as it is: %v", d.Segment, err)
+		d.Quarantined, d.Kept = "", true
 	}
-	return true, l.fs.Truncate(name, d.TruncatedAt)
+	return true
 }
 
 // saveFile writes data to a new file name and makes it durable.
@@ -252,7 +264,7 @@ func (l *Log) saveFile(name string, data []byte) error {
 // openActive opens the newest segment for appending, or starts one. On an
 // error l.f stays nil.
 func (l *Log) openActive() error {
-	if n := len(l.segs); n > 0 && l.segs[n-1].size < l.opt.SegmentBytes {
+	if n := len(l.segs); n > 0 && l.segs[n-1].size < l.opt.SegmentBytes && !l.segs[n-1].damaged {
 		f, err := l.fs.OpenAppend(l.path(l.segs[n-1].name))
 		if err != nil {
 			return err

@@ -243,3 +243,73 @@ func TestOpenWithFullDisk(t *testing.T) {
 		})
 	}
 }
+
+// When recovery cannot repair a damaged segment (the truncation or the
+// removal fails: a failing device) Open still succeeds: the segment is left
+// as it was and replays the same way, a newest one is not appended to (new
+// records go to a new segment), and the next start repairs it. Nothing
+// replayed or acknowledged is lost on the way.
+func TestRepairFailureStillOpens(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		op     fault.Op
+		damage func(dir string, reps []persist.SegmentReport)
+	}{
+		{"older-torn-tail", fault.OpTruncate, func(dir string, reps []persist.SegmentReport) {
+			fault.ZeroTail(filepath.Join(dir, reps[0].Name), 7)
+		}},
+		{"newest-torn-tail", fault.OpTruncate, func(dir string, reps []persist.SegmentReport) {
+			fault.ZeroTail(filepath.Join(dir, reps[len(reps)-1].Name), 7)
+		}},
+		{"garbage-segment", fault.OpRemove, func(dir string, reps []persist.SegmentReport) {
+			// Between two segments, holding nothing valid: nothing lost.
+			name := fmt.Sprintf("%020d.seg", reps[0].LastSeq)
+			os.WriteFile(filepath.Join(dir, name), []byte("not a record"), 0o600)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			opts := func(o *persist.Options) { o.SegmentBytes = 200 }
+			l, _, _ := h.openState(persist.SyncAlways, opts)
+			want := newState()
+			add := func(typ byte, payload []byte) {
+				seq := l.Append(typ, payload, 0)
+				want.apply(persist.Record{Type: typ, Seq: seq, Payload: payload})
+				l.Flush()
+				h.waitDone(seq)
+			}
+			add(persist.RecSessionPut, encSession("s1", 3600))
+			for mid := uint64(1); mid <= 20; mid++ {
+				add(persist.RecDeliveryPut, encDelivery("s1", mid))
+			}
+			l.Close()
+			reps, err := persist.Check(h.dir, nil, nil)
+			if err != nil || len(reps) < 3 {
+				t.Fatalf("segments %v: %v", reps, err)
+			}
+			tc.damage(h.dir, reps)
+			h.fs.Arm(&fault.Fault{Op: tc.op, N: 1, Err: syscall.EIO})
+			l, got, damage := h.openState(persist.SyncAlways, opts)
+			if len(damage) != 1 || !damage[0].Kept || damage[0].LostFrom != 0 {
+				t.Fatalf("damage %v", damage)
+			}
+			if got.live() != want.live() {
+				t.Fatalf("recovered %s, want %s", got.live(), want.live())
+			}
+			add(persist.RecSessionPut, encSession("s2", 60))
+			add(persist.RecDeliveryPut, encDelivery("s2", 21))
+			h.crash(l)
+			for round := 1; round <= 2; round++ {
+				l, got, damage := h.openState(persist.SyncAlways, opts)
+				checkDamage(t, damage, false)
+				if len(damage) != 2-round || (round == 1 && damage[0].Kept) {
+					t.Fatalf("recovery %d: damage %v", round, damage)
+				}
+				if got.live() != want.live() {
+					t.Fatalf("recovery %d: recovered %s, want %s", round, got.live(), want.live())
+				}
+				h.crash(l)
+			}
+		})
+	}
+}

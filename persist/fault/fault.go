@@ -35,10 +35,13 @@ type FS struct {
 type Op string
 
 const (
-	OpWrite   Op = "write"   // a file write
-	OpSync    Op = "sync"    // a file fsync
-	OpSyncDir Op = "syncdir" // a directory fsync
-	OpCreate  Op = "create"  // creating (or truncating) a file
+	OpWrite    Op = "write"    // a file write
+	OpSync     Op = "sync"     // a file fsync
+	OpSyncDir  Op = "syncdir"  // a directory fsync
+	OpCreate   Op = "create"   // creating (or truncating) a file
+	OpTruncate Op = "truncate" // truncating a file to a size
+	OpRename   Op = "rename"
+	OpRemove   Op = "remove"
 )
 
 // Fault fails one operation: the N-th of its kind (1 = the next one).
@@ -134,6 +137,22 @@ func (fs *FS) hold(f *Fault) error {
 	return nil
 }
 
+// fail counts an operation of a kind that has no partial effect and returns
+// the error it must fail with, if any. It is called with fs.mu held.
+func (fs *FS) fail(op Op) error {
+	flt, err := fs.op(op)
+	if err == nil {
+		err = fs.hold(flt)
+	}
+	if err != nil {
+		return err
+	}
+	if flt != nil && flt.Err != nil {
+		return fs.after(flt)
+	}
+	return nil
+}
+
 // after finishes a failed operation: the process dies if the fault says so.
 func (fs *FS) after(f *Fault) error {
 	if f.Crash && f.Err != nil {
@@ -200,8 +219,8 @@ func (fs *FS) OpenAppend(name string) (persist.File, error) {
 func (fs *FS) Rename(from, to string) error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if fs.crashed {
-		return ErrCrashed
+	if err := fs.fail(OpRename); err != nil {
+		return err
 	}
 	fs.release(to, 0)
 	if n, ok := fs.synced[from]; ok {
@@ -214,8 +233,8 @@ func (fs *FS) Rename(from, to string) error {
 func (fs *FS) Remove(name string) error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if fs.crashed {
-		return ErrCrashed
+	if err := fs.fail(OpRemove); err != nil {
+		return err
 	}
 	fs.release(name, 0)
 	delete(fs.synced, name)
@@ -225,8 +244,8 @@ func (fs *FS) Remove(name string) error {
 func (fs *FS) Truncate(name string, size int64) error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if fs.crashed {
-		return ErrCrashed
+	if err := fs.fail(OpTruncate); err != nil {
+		return err
 	}
 	fs.release(name, size)
 	if n, ok := fs.synced[name]; ok && n > size {
