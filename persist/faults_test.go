@@ -17,7 +17,8 @@ import (
 // session and compacts twice, run once per fault point: ENOSPC and EIO at
 // every write (whole or cut short), fsync, directory fsync and file
 // creation it does, under each sync policy. Each run goes on after the fault (the writer retries)
-// or dies at it, then crashes and recovers, writes a little more, and
+// or dies at it (or the disk fills, with the repair of what that leaves
+// failing or not), then crashes and recovers, writes a little more, and
 // crashes and recovers again. After each recovery the durability contract
 // (doc.go) is checked against a model of what the writer acknowledged:
 //
@@ -336,7 +337,8 @@ func TestFaultInjection(t *testing.T) {
 		keep []int // for writes: bytes written before the error
 	}
 	points := []point{
-		{fault.OpWrite, []error{syscall.ENOSPC, syscall.EIO}, []int{0, 30}},
+		{fault.OpWrite, []error{syscall.ENOSPC}, []int{0, 30}}, // a full disk: nothing or part written
+		{fault.OpWrite, []error{syscall.EIO}, []int{0}},
 		{fault.OpSync, []error{syscall.ENOSPC, syscall.EIO}, []int{0}},
 		{fault.OpSyncDir, []error{syscall.EIO}, []int{0}},
 		{fault.OpCreate, []error{syscall.ENOSPC}, []int{0}},
@@ -393,7 +395,8 @@ func TestFaultInjection(t *testing.T) {
 			}
 		}
 		// The disk fills at a point of the workload, and space returns
-		// a few steps later, or the process dies while the writer is stuck.
+		// a few steps later, or the process dies while the writer is stuck;
+		// and the first recovery can or cannot truncate what that left.
 		const fills = 24
 		for i := 0; i < fills; i++ {
 			if i%stride != 0 {
@@ -401,11 +404,16 @@ func TestFaultInjection(t *testing.T) {
 			}
 			free := int64(total) * int64(i) / fills
 			for _, die := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%s/disk-full-after-%d-die%v", name, free, die), func(t *testing.T) {
-					r := &faultRun{t: t, h: newHarness(t), sync: sync, free: free, die: die}
-					r.run()
-				})
-				runs++
+				for _, repair := range []bool{true, false} {
+					t.Run(fmt.Sprintf("%s/disk-full-after-%d-die%v-repair%v", name, free, die, repair), func(t *testing.T) {
+						r := &faultRun{t: t, h: newHarness(t), sync: sync, free: free, die: die}
+						if !repair { // the first recovery cannot cut what the full disk left torn
+							r.second = &fault.Fault{Op: fault.OpTruncate, N: 1, Err: syscall.EIO}
+						}
+						r.run()
+					})
+					runs++
+				}
 			}
 		}
 	}
