@@ -13,6 +13,11 @@ type SegmentReport struct {
 	LastSeq   uint64
 	Bytes     int64
 	BadOffset int64 // -1 when the segment is whole
+	// LostFrom-LostTo are the sequence numbers a damaged segment loses:
+	// those after its last valid record that the next segment does not
+	// hold (recovery's rule; 0-0 when none, as after a failed write whose
+	// records the next segment repeats).
+	LostFrom, LostTo uint64
 }
 
 // Check reads every segment in dir without changing anything and reports,
@@ -59,6 +64,21 @@ func Check(dir string, fs FS, each func(seg string, r Record)) ([]SegmentReport,
 			off += n
 		}
 		out = append(out, rep)
+	}
+	// What a damaged segment loses: the sequence numbers between the
+	// highest one up to its bad record and the next valid record.
+	var applied uint64
+	for i := range out {
+		applied = max(applied, out[i].LastSeq)
+		if out[i].BadOffset < 0 {
+			continue
+		}
+		for _, next := range out[i+1:] {
+			if next.Records > 0 {
+				out[i].LostFrom, out[i].LostTo = lostRange(applied, next.FirstSeq)
+				break
+			}
+		}
 	}
 	return out, nil
 }

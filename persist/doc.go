@@ -28,13 +28,23 @@
 // # Recovery
 //
 // Open scans the segments in order and checks every record's bounds and
-// CRC. In the newest segment the first bad record (a torn write, zeros,
-// garbage) ends the log: the file is truncated there and the dropped bytes
-// are reported. A damaged older segment is renamed *.corrupt and the lost
-// sequence range reported; the segments after it still load. Open never
-// fails because of the content of its own files; only an unusable directory
-// (permissions, a missing mount) is an error, and the broker then runs
-// without persistence and raises an alarm rather than refusing to start.
+// CRC. In any segment the first bad record (a torn write, zeros, garbage,
+// a flipped bit) ends what is read of it: the records before it are
+// replayed and stay in the segment, and the file is truncated at the bad
+// record, so whatever a recovery hands to the broker is still there after
+// any later crash. A torn tail in an older segment is what a failed write
+// (ENOSPC, EIO) leaves: the writer wrote those records again at the start
+// of the next segment, so nothing is lost and the dropped bytes are
+// reported as a torn tail, as in the newest segment. Sequence numbers are
+// reported lost only when no later segment holds them; the bytes cut off
+// are then first saved to <segment>.corrupt (a segment with nothing valid
+// is renamed to it). When a repair fails (a full disk, a failing device)
+// the segment is left as it is, replays the same way, is not appended to,
+// and is repaired at the next start. The segments after a damaged one
+// still load. Open never fails because of the content of its own files;
+// only an unusable directory (permissions, a missing mount) is an error,
+// and the broker then runs without persistence and raises an alarm rather
+// than refusing to start.
 //
 // # Compaction
 //
@@ -51,7 +61,9 @@
 // A failed fsync is not retried on the same file (Linux may already have
 // dropped the dirty pages): the unsynced records are written again to a new
 // segment. ENOSPC puts the store in a failed state, with an alarm; new
-// messages for offline sessions are refused until a retry succeeds.
+// messages for offline sessions are refused until a retry succeeds. A disk
+// already full (or failing) at Open does the same: Open returns the log,
+// failed, with what it recovered, rather than an error.
 // Session and message expiry are stored as remaining time, so a clock that
 // jumps (a board booting in 1970, then NTP) expires nothing early.
 package persist
