@@ -64,6 +64,12 @@ type Config struct {
 	Persistence Persistence `toml:"persistence"`
 	Hardware    Hardware    `toml:"hardware"`
 
+	// AllowUnsupported names the Mosquitto features (plugin, bridge, psk)
+	// a mosquitto.conf may use although midge cannot honour them: midge
+	// then starts without them and logs what is lost, where it would
+	// otherwise refuse to start.
+	AllowUnsupported []string `toml:"allow_unsupported,omitempty" comment:"start without these Mosquitto features instead of refusing: plugin (not loaded), bridge (ignored), psk (those listeners not opened)"`
+
 	// Board names the board file whose settings sit under this file's
 	// (board-configs/<name>.toml, or the embedded copy).
 	Board string `toml:"board,omitempty"`
@@ -452,6 +458,11 @@ func (c *Config) Validate() error {
 	}
 	if len(c.AutoIDPrefix) > 64 {
 		bad("auto_id_prefix", "at most 64 bytes")
+	}
+	for _, k := range c.AllowUnsupported {
+		if !validUnsupported(k) {
+			bad("allow_unsupported", "unknown kind %q (plugin, bridge, psk)", k)
+		}
 	}
 	for _, d := range c.Log.Dest {
 		switch d {

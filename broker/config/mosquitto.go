@@ -44,6 +44,9 @@ type importer struct {
 	errs       []string
 	logDests   []string
 	logTypes   []string
+	refusals   []refusal // unsupported features, settled at the end
+	plugin     string    // the last plugin, for its options
+	bridge     string    // the bridge section being read
 }
 
 func (im *importer) file(path string, data []byte, top bool) error {
@@ -136,8 +139,13 @@ func parseInt(args []string) (int, error) {
 	return int(v), nil
 }
 
+// note records what an import accepted without acting on. Not inlined:
+// it is called from most handlers, and each inlined copy costs text in
+// the size-bound MIPS builds.
+//
+//go:noinline
 func (im *importer) note(where, key, what string) {
-	im.c.Notes = append(im.c.Notes, fmt.Sprintf("%s: %s: %s", where, key, what))
+	im.c.Notes = append(im.c.Notes, where+": "+key+": "+what)
 }
 
 // current is the listener that listener-scoped options apply to: the last
@@ -156,10 +164,10 @@ func (im *importer) directive(where, key string, args []string, rest string) err
 	if h := lookupDirective(key); h != nil {
 		return h(im, &line{where: where, key: key, args: args, rest: rest})
 	}
-	note := lookupIgnored(key)
-	if note == "" && (strings.HasPrefix(key, "plugin_opt_") || strings.HasPrefix(key, "auth_opt_")) {
-		note = "not supported yet (plugins); ignored"
+	if strings.HasPrefix(key, "plugin_opt_") || strings.HasPrefix(key, "auth_opt_") {
+		return pluginOption(im, &line{where: where, key: key})
 	}
+	note := lookupIgnored(key)
 	if note == "" {
 		return fmt.Errorf("unknown configuration directive")
 	}
@@ -175,6 +183,7 @@ func (im *importer) defaultListener() *Listener {
 
 func (im *importer) finish() (*Config, error) {
 	c := im.c
+	im.settle()
 	if len(im.errs) > 0 {
 		return nil, fmt.Errorf("%s", strings.Join(im.errs, "\n"))
 	}

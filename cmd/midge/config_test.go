@@ -1,0 +1,75 @@
+//go:build !nocli && !nopersist
+
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runConfig runs the broker binary with args until it exits (a broker that
+// starts is killed when ctx ends) and returns its exit status and stderr.
+func runConfig(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, midgeBin, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%v: still running after 5s (it started):\n%s", args, stderr.String())
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), stderr.String()
+}
+
+// A mosquitto.conf with a TLS-PSK listener, an auth plugin or a bridge does
+// not start (exit status 3, as for any configuration error), and
+// --test-config says so too, naming file, line and key; allow_unsupported
+// lets the same file start without them.
+func TestUnsupportedFeaturesRefuseToStart(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "mosquitto.conf")
+	body := "listener 0 127.0.0.1\nallow_anonymous true\nlistener 0 127.0.0.1\npsk_hint gw\npsk_file " + filepath.Join(dir, "psk") +
+		"\nplugin /usr/lib/mosquitto_auth.so\nplugin_opt_host db\nconnection cloud\naddress cloud.example:8883\ntopic # both 1\n"
+	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"-c", conf}, {"-c", conf, "--test-config"}} {
+		code, out := runConfig(t, args...)
+		if code != 3 {
+			t.Errorf("%v: exit status %d, want 3\n%s", args, code, out)
+		}
+		for _, want := range []string{
+			conf + ":4: psk_hint: TLS-PSK is not available in Go's TLS, and listener 0 would accept clients without a key; to start without it, add `allow_unsupported psk`",
+			conf + ":6: plugin: plugins cannot be loaded into midge",
+			conf + ":8: connection: bridges are not supported yet; bridge \"cloud\" would forward nothing",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%v: output lacks %q:\n%s", args, want, out)
+			}
+		}
+	}
+	if err := os.WriteFile(conf, []byte(body+"allow_unsupported psk plugin bridge\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runConfig(t, "-c", conf, "--test-config")
+	if code != 0 || !strings.Contains(out, ":8: connection: bridges are not supported yet: bridge \"cloud\" is not started") {
+		t.Fatalf("allowed: exit status %d:\n%s", code, out)
+	}
+	// And it serves: the PSK listener is not opened, the other one is.
+	port := startMidge(t, "-c", conf)
+	if port == "" {
+		t.Fatal("no port")
+	}
+}
