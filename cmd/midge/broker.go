@@ -84,6 +84,14 @@ func runBroker(args []string) int {
 		for _, n := range cfg.Notes {
 			fmt.Fprintln(os.Stderr, n)
 		}
+		warnings, errs := checkPasswordFiles(cfg)
+		for _, w := range warnings {
+			fmt.Fprintln(os.Stderr, w)
+		}
+		if len(errs) > 0 {
+			fmt.Fprintf(os.Stderr, "midge: configuration error:\n%s\n", strings.Join(errs, "\n"))
+			return 3
+		}
 		src := cfg.Source
 		if src == "" {
 			src = "embedded default"

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"midge/broker/auth"
 )
 
 // runConfig runs the broker binary with args until it exits (a broker that
@@ -71,5 +73,39 @@ func TestUnsupportedFeaturesRefuseToStart(t *testing.T) {
 	port := startMidge(t, "-c", conf)
 	if port == "" {
 		t.Fatal("no port")
+	}
+}
+
+// A password file with lines midge cannot use (a plaintext password,
+// another hash scheme, absurd hash parameters) does not keep the broker
+// down: those entries are skipped, --test-config names them by file and
+// line, and the other users log in.
+func TestPasswordFileBadLinesStart(t *testing.T) {
+	dir := t.TempDir()
+	h, err := auth.Encode(auth.SHA512PBKDF2, []byte("s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("plain:hunter2\nmd5:$1$abc$def\nslow:$7$5000000$QUJDREVGR0hJSktM$"+strings.Repeat("A", 86)+"==\nalice:"+h+"\n"), 0o600)
+	conf := filepath.Join(dir, "mosquitto.conf")
+	os.WriteFile(conf, []byte("listener 0 127.0.0.1\npassword_file "+pw+"\n"), 0o644)
+	code, out := runConfig(t, "-c", conf, "--test-config")
+	if code != 0 {
+		t.Fatalf("--test-config: exit status %d\n%s", code, out)
+	}
+	for _, want := range []string{pw + `:1: user "plain": unknown hash format`, pw + `:2: user "md5"`, pw + `:3: user "slow": $7$ iterations 5000000 above`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--test-config lacks %q:\n%s", want, out)
+		}
+	}
+	port := startMidge(t, "-c", conf)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if o, err := midge(ctx, "midge", "pub", "-p", port, "-h", "127.0.0.1", "-u", "alice", "-P", "s3cret", "-t", "t", "-m", "x").CombinedOutput(); err != nil {
+		t.Fatalf("alice: %v %s", err, o)
+	}
+	if o, err := midge(ctx, "midge", "pub", "-p", port, "-h", "127.0.0.1", "-u", "plain", "-P", "hunter2", "-t", "t", "-m", "x").CombinedOutput(); err == nil {
+		t.Fatalf("plain logged in: %s", o)
 	}
 }
