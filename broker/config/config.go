@@ -79,6 +79,10 @@ type Config struct {
 	Notes []string `toml:"-"`
 	// Source names the file the configuration came from ("" = embedded).
 	Source string `toml:"-"`
+	// LocalOnly reports that no file configured a listener: Listeners is
+	// the embedded loopback default (Mosquitto's local only mode), the one
+	// case where the command line's -p changes the port.
+	LocalOnly bool `toml:"-"`
 }
 
 // Listener is one listening socket.
@@ -225,6 +229,7 @@ func Default() *Config {
 	if err != nil {
 		panic("embedded default config: " + err.Error())
 	}
+	c.LocalOnly = true
 	return c
 }
 
@@ -253,8 +258,14 @@ func LoadWithBoard(path, board string) (*Config, error) {
 		if err != nil {
 			return nil, err
 		}
+		base.Listeners = nil // a board's [[listener]] tables replace the default
 		if err := decodeOver(base, bdata, name); err != nil {
 			return nil, err
+		}
+		if len(base.Listeners) == 0 {
+			base.Listeners = Default().Listeners
+		} else {
+			base.LocalOnly = false
 		}
 		base.Board = board
 	}
@@ -263,6 +274,7 @@ func LoadWithBoard(path, board string) (*Config, error) {
 	}
 	var c *Config
 	var err error
+	base.LocalOnly = false
 	if IsMosquitto(path, data) {
 		c, err = importOver(base, path, data)
 	} else {
@@ -272,7 +284,7 @@ func LoadWithBoard(path, board string) (*Config, error) {
 			c.AllowAnonymous = false // Mosquitto 2: once listeners are configured, anonymous is opt-in
 		}
 		if err == nil && len(c.Listeners) == 0 {
-			c.Listeners = Default().Listeners
+			c.Listeners, c.LocalOnly = Default().Listeners, true
 		}
 		for i := range c.Listeners {
 			if c.Listeners[i].Protocol == "" {

@@ -216,7 +216,7 @@ func (im *importer) finish() (*Config, error) {
 	}
 	if len(c.Listeners) == 0 {
 		// Mosquitto 2 "local only mode": no listener configured.
-		c.Listeners = Default().Listeners
+		c.Listeners, c.LocalOnly = Default().Listeners, true
 		if !im.anonSet {
 			c.AllowAnonymous = true
 		}

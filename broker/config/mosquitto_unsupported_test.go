@@ -148,3 +148,39 @@ func TestMosquittoIgnoredSayWhatIsLost(t *testing.T) {
 		}
 	}
 }
+
+// LocalOnly marks configurations whose listener is the embedded loopback
+// default because no file configured one: only then does -p move it.
+func TestLocalOnly(t *testing.T) {
+	dir := t.TempDir()
+	if !Default().LocalOnly {
+		t.Error("the embedded default is not local only")
+	}
+	cases := map[string]bool{
+		"mosquitto.conf|max_keepalive 60\n":              true,
+		"mosquitto.conf|listener 1883\n":                 false,
+		"mosquitto.conf|port 1884\n":                     false,
+		"mosquitto.conf|listener 1\nprotocol http_api\n": true, // its only listener is skipped
+	}
+	if TOMLSupported {
+		cases["m.toml|max_keepalive = 60\n"] = true
+		cases["m.toml|[[listener]]\nport = 1884\n"] = false
+	}
+	for k, want := range cases {
+		name, body, _ := strings.Cut(k, "|")
+		c, err := Load(write(t, dir, name, body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.LocalOnly != want {
+			t.Errorf("%s %q: LocalOnly %v, want %v", name, body, c.LocalOnly, want)
+		}
+	}
+	if TOMLSupported {
+		b := write(t, dir, "board.toml", "[[listener]]\nport = 1885\nprotocol = \"mqtt\"\n")
+		c, err := LoadWithBoard("", b)
+		if err != nil || c.LocalOnly || len(c.Listeners) != 1 || c.Listeners[0].Port != 1885 {
+			t.Fatalf("board with a listener: %v %+v", err, c)
+		}
+	}
+}

@@ -5,9 +5,11 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +109,35 @@ func TestPasswordFileBadLinesStart(t *testing.T) {
 	}
 	if o, err := midge(ctx, "midge", "pub", "-p", port, "-h", "127.0.0.1", "-u", "plain", "-P", "hunter2", "-t", "t", "-m", "x").CombinedOutput(); err == nil {
 		t.Fatalf("plain logged in: %s", o)
+	}
+}
+
+// -p changes the port only in local only mode (no listener configured), as
+// in Mosquitto; a configuration's own listeners keep theirs (before, every
+// listener moved to that port and the second failed with "address already
+// in use").
+func TestCommandLinePort(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+
+	two := filepath.Join(dir, "two.conf")
+	os.WriteFile(two, []byte("listener 0 127.0.0.1\nlistener 0 127.0.0.1\nallow_anonymous true\n"), 0o644)
+	code, out := runConfig(t, "-c", two, "-p", free, "--test-config")
+	if code != 0 || !strings.Contains(out, "-p "+free+": ignored, as in Mosquitto: the configuration defines its listeners") {
+		t.Fatalf("--test-config: exit status %d:\n%s", code, out)
+	}
+	if port := startMidge(t, "-c", two, "-p", free); port == free {
+		t.Fatalf("a configured listener moved to -p's port %s", free)
+	}
+
+	none := filepath.Join(dir, "none.conf")
+	os.WriteFile(none, []byte("max_keepalive 60\n"), 0o644)
+	if port := startMidge(t, "-c", none, "-p", free); port != free {
+		t.Fatalf("local only mode listens on %s, want -p's %s", port, free)
 	}
 }
