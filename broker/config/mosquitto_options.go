@@ -93,7 +93,7 @@ func byteLimit(im *importer, d *line) error {
 	return nil
 }
 
-// qosOrAlias sets max_qos or max_topic_alias: the listener's after
+// qosOrAlias sets max_qos (maximum_qos) or max_topic_alias: the listener's after
 // `listener` (or `port`), the global value before.
 func qosOrAlias(im *importer, d *line) error {
 	n, err := parseInt(d.args)
@@ -101,14 +101,15 @@ func qosOrAlias(im *importer, d *line) error {
 		return err
 	}
 	c := im.c
+	qos := d.key != "max_topic_alias" // max_qos or its alias maximum_qos
 	if im.listener != nil || im.useDefault {
 		l := im.current()
-		if d.key == "max_qos" {
+		if qos {
 			l.MaxQoS = &n
 		} else {
 			l.MaxTopicAlias = &n
 		}
-	} else if d.key == "max_qos" {
+	} else if qos {
 		c.MaxQoS = n
 	} else {
 		c.MaxTopicAlias = n
@@ -212,6 +213,10 @@ func logDest(im *importer, d *line) error {
 func logType(im *importer, d *line) error {
 	if len(d.args) != 1 {
 		return fmt.Errorf("expected one log type")
+	}
+	if d.args[0] == "internal" { // Mosquitto 2.1: its own debugging
+		im.note(d.where, d.key, "midge has no internal log messages; ignored")
+		return nil
 	}
 	if !logTypes[d.args[0]] {
 		return fmt.Errorf("unknown log type %q", d.args[0])

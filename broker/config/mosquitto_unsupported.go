@@ -111,26 +111,32 @@ func psk(im *importer, d *line) error {
 	return nil
 }
 
-// plugin: plugin, auth_plugin and global_plugin. A C plugin cannot be
-// loaded into a static Go binary; an authentication or ACL plugin left out
-// would let in clients it exists to refuse.
+// plugin: plugin, auth_plugin, global_plugin and 2.1's plugin_load <name>
+// <path>. A C plugin cannot be loaded into a static Go binary; an
+// authentication or ACL plugin left out would let in clients it exists to
+// refuse.
 func plugin(im *importer, d *line) error {
-	if d.rest == "" {
+	path := d.rest
+	if d.key == "plugin_load" && len(d.args) > 0 {
+		path = strings.TrimSpace(strings.TrimPrefix(path, d.args[0]))
+	}
+	if path == "" {
 		return fmt.Errorf("expected a plugin path")
 	}
-	im.plugin = d.rest
-	if strings.Contains(filepath.Base(d.rest), "persist_sqlite") {
+	im.plugin = path
+	if strings.Contains(filepath.Base(path), "persist_sqlite") {
 		im.note(d.where, d.key, "Mosquitto's persist-sqlite plugin is not loaded: midge's own store replaces it (persistence true, persistence_location)")
 		return nil
 	}
 	im.refuse(d, unsupportedPlugin,
-		fmt.Sprintf("plugins cannot be loaded into midge, and starting without %s would skip the authentication and access checks it makes", d.rest),
-		fmt.Sprintf("%s is not loaded: clients are checked by allow_anonymous, password_file and acl_file only, and whatever else the plugin did is not done", d.rest), -2)
+		"plugins cannot be loaded into midge, and starting without "+path+" would skip the authentication and access checks it makes",
+		path+" is not loaded: clients are checked by allow_anonymous, password_file and acl_file only, and whatever else the plugin did is not done", -2)
 	return nil
 }
 
-// pluginOption: plugin_opt_*, auth_opt_* and auth_plugin_deny_special_chars
-// belong to the last plugin, which is refused or noted as a whole.
+// pluginOption: plugin_opt_*, auth_opt_*, auth_plugin_deny_special_chars
+// and plugin_use belong to the last plugin, which is refused or noted as a
+// whole.
 func pluginOption(im *importer, d *line) error {
 	if im.plugin == "" {
 		return fmt.Errorf("requires plugin, global_plugin or plugin_load before it")
