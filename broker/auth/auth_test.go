@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -23,10 +24,53 @@ func TestEncodeAndCheckEveryMethod(t *testing.T) {
 	}
 }
 
-// Known vectors in Mosquitto's formats (2.0's $6$ and $7$ with 12-byte salts).
-func TestMosquittoVectors(t *testing.T) {
-	if _, err := ParsePasswords("t", []byte("u:plaintext\n")); err == nil {
-		t.Fatal("unknown format accepted")
+// An entry midge cannot use is skipped with a warning naming file and line,
+// and the other users still log in, as Mosquitto does: a headless device
+// must not stay down because of one bad line. Absurd hash parameters are
+// the same case.
+func TestPasswordFileBadEntriesSkipped(t *testing.T) {
+	good, err := Encode(SHA512PBKDF2, []byte("s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	salt := "$QUJDREVGR0hJSktM$" + strings.Repeat("A", 86) + "=="
+	data := strings.Join([]string{
+		"plain:hunter2",          // 1: plaintext (a broker built without TLS)
+		"alice:" + good,          // 2
+		"md5:$1$salt$hash",       // 3: another scheme
+		"slow:$7$2000000" + salt, // 4: too many iterations
+		"big:$argon2id$v=19$m=524288,t=1,p=1$c2FsdHNhbHQ$" + strings.Repeat("A", 43), // 5: 512 MiB
+		" : " + good,      // 6: no user name
+		"broken:$6$!!!$x", // 7
+		"# comment",
+		"bob:" + good, // 9
+	}, "\n")
+	path := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := LoadPasswords(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Len() != 2 || !p.Check("alice", []byte("s3cret")) || !p.Check("bob", []byte("s3cret")) || p.Check("plain", []byte("hunter2")) {
+		t.Fatalf("%d users; alice and bob must log in, plain not", p.Len())
+	}
+	w := strings.Join(p.Warnings(), "\n")
+	for _, want := range []string{
+		path + `:1: user "plain": unknown hash format (want $6$, $7$ or $argon2id$); entry skipped, this user cannot log in`,
+		path + `:3: user "md5": unknown hash format`,
+		path + `:4: user "slow": $7$ iterations 2000000 above the 1000000 midge accepts; entry skipped`,
+		path + `:5: user "big": $argon2id$ m=524288,t=1 above the m=262144,t=64 midge accepts; entry skipped`,
+		path + `:6: empty user name; entry skipped`,
+		path + `:7: user "broken": bad $6$ hash; entry skipped`,
+	} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings lack %q:\n%s", want, w)
+		}
+	}
+	if len(p.Warnings()) != 6 || strings.Contains(w, "hunter2") {
+		t.Errorf("warnings (no password may appear):\n%s", w)
 	}
 }
 

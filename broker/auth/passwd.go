@@ -3,7 +3,6 @@
 package auth
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/pbkdf2"
 	"crypto/rand"
@@ -23,7 +22,8 @@ import (
 
 // Passwords is a parsed password file: user name to hash.
 type Passwords struct {
-	users map[string]hash
+	users    map[string]hash
+	warnings []string
 }
 
 type hash struct {
@@ -38,8 +38,11 @@ type hash struct {
 }
 
 // LoadPasswords reads a Mosquitto password file. Lines starting with '#'
-// and lines without ':' are skipped, fields are trimmed, as Mosquitto does;
-// a line whose hash cannot be read is an error naming file and line.
+// and lines without ':' are skipped, fields are trimmed, as Mosquitto does.
+// An entry midge cannot use (another hash scheme, a plaintext password, an
+// empty user name, hash parameters above the bounds) is skipped with a
+// warning naming file and line (Warnings): that user cannot log in, and
+// the others can. The error is only for a file that cannot be read.
 func LoadPasswords(path string) (*Passwords, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -48,13 +51,12 @@ func LoadPasswords(path string) (*Passwords, error) {
 	return ParsePasswords(path, data)
 }
 
-// ParsePasswords parses password file content (name is for errors).
+// ParsePasswords parses password file content (name is for warnings). It
+// never fails: what it cannot use it skips, with a warning.
 func ParsePasswords(name string, data []byte) (*Passwords, error) {
 	p := &Passwords{users: map[string]hash{}}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 4096), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimRight(sc.Text(), "\r")
+	for n, raw := range bytes.Split(data, []byte("\n")) {
+		line := strings.TrimRight(string(raw), "\r")
 		if strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -63,14 +65,23 @@ func ParsePasswords(name string, data []byte) (*Passwords, error) {
 			continue
 		}
 		user, enc = strings.TrimSpace(user), strings.TrimSpace(enc)
+		if user == "" {
+			p.warnings = append(p.warnings, fmt.Sprintf("%s:%d: empty user name; entry skipped", name, n+1))
+			continue
+		}
 		h, err := parseHash(enc)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: user %q: %v", name, n, user, err)
+			p.warnings = append(p.warnings, fmt.Sprintf("%s:%d: user %q: %v; entry skipped, this user cannot log in", name, n+1, user, err))
+			continue
 		}
 		p.users[user] = h
 	}
-	return p, sc.Err()
+	return p, nil
 }
+
+// Warnings are the entries the parse skipped, each naming file and line,
+// for the log.
+func (p *Passwords) Warnings() []string { return p.warnings }
 
 func b64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
 

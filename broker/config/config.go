@@ -64,6 +64,12 @@ type Config struct {
 	Persistence Persistence `toml:"persistence"`
 	Hardware    Hardware    `toml:"hardware"`
 
+	// AllowUnsupported names the Mosquitto features (plugin, bridge, psk)
+	// a mosquitto.conf may use although midge cannot honour them: midge
+	// then starts without them and logs what is lost, where it would
+	// otherwise refuse to start.
+	AllowUnsupported []string `toml:"allow_unsupported,omitempty" comment:"start without these Mosquitto features instead of refusing: plugin (not loaded), bridge (ignored), psk (those listeners not opened)"`
+
 	// Board names the board file whose settings sit under this file's
 	// (board-configs/<name>.toml, or the embedded copy).
 	Board string `toml:"board,omitempty"`
@@ -73,6 +79,10 @@ type Config struct {
 	Notes []string `toml:"-"`
 	// Source names the file the configuration came from ("" = embedded).
 	Source string `toml:"-"`
+	// LocalOnly reports that no file configured a listener: Listeners is
+	// the embedded loopback default (Mosquitto's local only mode), the one
+	// case where the command line's -p changes the port.
+	LocalOnly bool `toml:"-"`
 }
 
 // Listener is one listening socket.
@@ -220,6 +230,7 @@ func Default() *Config {
 	if err != nil {
 		panic("embedded default config: " + err.Error())
 	}
+	c.LocalOnly = true
 	return c
 }
 
@@ -248,8 +259,14 @@ func LoadWithBoard(path, board string) (*Config, error) {
 		if err != nil {
 			return nil, err
 		}
+		base.Listeners = nil // a board's [[listener]] tables replace the default
 		if err := decodeOver(base, bdata, name); err != nil {
 			return nil, err
+		}
+		if len(base.Listeners) == 0 {
+			base.Listeners = Default().Listeners
+		} else {
+			base.LocalOnly = false
 		}
 		base.Board = board
 	}
@@ -258,6 +275,7 @@ func LoadWithBoard(path, board string) (*Config, error) {
 	}
 	var c *Config
 	var err error
+	base.LocalOnly = false
 	if IsMosquitto(path, data) {
 		c, err = importOver(base, path, data)
 	} else {
@@ -267,7 +285,7 @@ func LoadWithBoard(path, board string) (*Config, error) {
 			c.AllowAnonymous = false // Mosquitto 2: once listeners are configured, anonymous is opt-in
 		}
 		if err == nil && len(c.Listeners) == 0 {
-			c.Listeners = Default().Listeners
+			c.Listeners, c.LocalOnly = Default().Listeners, true
 		}
 		for i := range c.Listeners {
 			if c.Listeners[i].Protocol == "" {
@@ -456,6 +474,11 @@ func (c *Config) Validate() error {
 	}
 	if len(c.AutoIDPrefix) > 64 {
 		bad("auto_id_prefix", "at most 64 bytes")
+	}
+	for _, k := range c.AllowUnsupported {
+		if !validUnsupported(k) {
+			bad("allow_unsupported", "unknown kind %q (plugin, bridge, psk)", k)
+		}
 	}
 	for _, d := range c.Log.Dest {
 		switch d {

@@ -41,14 +41,14 @@ func parseTOML(data []byte, path string) (*Config, error) {
 	c := &Config{}
 	if path != "" {
 		c = Default()
-		c.Listeners = nil
+		c.Listeners, c.LocalOnly = nil, false
 	}
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
 		return nil, tomlError(path, data, err)
 	}
 	if path != "" && len(c.Listeners) == 0 {
-		c.Listeners = Default().Listeners
+		c.Listeners, c.LocalOnly = Default().Listeners, true
 	}
 	for i := range c.Listeners {
 		if c.Listeners[i].Protocol == "" {

@@ -51,7 +51,7 @@ func runVersion(args []string) int {
 func runBroker(args []string) int {
 	fs := flag.NewFlagSet("midge", flag.ContinueOnError)
 	cfgPath := fs.String("c", "", "configuration file (midge TOML or mosquitto.conf)")
-	port := fs.Int("p", 0, "listen on this port (replaces the configured listeners' ports)")
+	port := fs.Int("p", 0, "listen on this port on 127.0.0.1 when the configuration defines no listener (local only mode)")
 	verbose := fs.Bool("v", false, "log everything")
 	testConfig := fs.Bool("test-config", false, "check the configuration and exit")
 	board := fs.String("board", "", "apply a board's settings under the configuration ("+strings.Join(boardconfigs.Names(), ", ")+", or a file)")
@@ -71,11 +71,7 @@ func runBroker(args []string) int {
 		fmt.Fprintf(os.Stderr, "midge: configuration error:\n%v\n", err)
 		return 3
 	}
-	if *port != 0 {
-		for i := range cfg.Listeners {
-			cfg.Listeners[i].Port = *port
-		}
-	}
+	commandLinePort(cfg, *port)
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(os.Stderr, "midge: configuration error:\n%v\n", err)
 		return 3
@@ -83,6 +79,14 @@ func runBroker(args []string) int {
 	if *testConfig {
 		for _, n := range cfg.Notes {
 			fmt.Fprintln(os.Stderr, n)
+		}
+		warnings, errs := checkPasswordFiles(cfg)
+		for _, w := range warnings {
+			fmt.Fprintln(os.Stderr, w)
+		}
+		if len(errs) > 0 {
+			fmt.Fprintf(os.Stderr, "midge: configuration error:\n%s\n", strings.Join(errs, "\n"))
+			return 3
 		}
 		src := cfg.Source
 		if src == "" {
@@ -147,11 +151,7 @@ func runBroker(args []string) int {
 					log.Errorf("reload refused, keeping the running configuration:\n%v", err)
 					continue
 				}
-				if *port != 0 {
-					for i := range next.Listeners {
-						next.Listeners[i].Port = *port
-					}
-				}
+				commandLinePort(next, *port)
 				b.Reload(next)
 			case syscall.SIGUSR1:
 				b.Do(b.Compact)
@@ -169,4 +169,19 @@ func runBroker(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// commandLinePort applies -p as Mosquitto does: it moves the local only
+// mode listener (no listener configured) to that port, and leaves the
+// listeners a configuration defines as they are, with a note.
+func commandLinePort(cfg *config.Config, port int) {
+	switch {
+	case port == 0:
+	case cfg.LocalOnly:
+		for i := range cfg.Listeners {
+			cfg.Listeners[i].Port = port
+		}
+	default:
+		cfg.Notes = append(cfg.Notes, "-p "+strconv.Itoa(port)+": ignored, as in Mosquitto: the configuration defines its listeners, which keep their ports")
+	}
 }

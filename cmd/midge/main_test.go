@@ -173,7 +173,7 @@ func TestCLIErrors(t *testing.T) {
 		t.Fatalf("version: %v %s", err, o)
 	}
 	conf := filepath.Join(dir, "m.conf")
-	os.WriteFile(conf, []byte("listener 1884 127.0.0.1\nmax_queued_messages 5\npsk_hint x\n"), 0o644)
+	os.WriteFile(conf, []byte("listener 1884 127.0.0.1\nmax_queued_messages 5\ncheck_retain_source true\n"), 0o644)
 	o, err = midge(ctx, "midge", "convert", conf).Output()
 	if err != nil || !strings.Contains(string(o), "max_queued_messages = 5") || !strings.Contains(string(o), "# note: ") {
 		t.Fatalf("convert: %v %s", err, o)
