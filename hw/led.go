@@ -5,25 +5,158 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// OpenLED opens an LED by spec: "sysfs:<name>" (the kernel's LED class under
-// root, normally /sys/class/leds) or "gpio:<line name>" (a pin registered in
-// periph.io's gpio registry by a host driver). A plain name means sysfs.
+// LEDRoots says where the kernel's trees are; tests point them at fake
+// trees in a temporary directory.
+type LEDRoots struct {
+	Sysfs      string // the LED class; "" is /sys/class/leds
+	DeviceTree string // "" is /proc/device-tree
+}
+
+// OpenLED opens an LED by spec (see OpenLEDAt) with the sysfs LED class
+// under root ("" is /sys/class/leds) and the live device tree.
 func OpenLED(spec, root string) (LED, error) {
-	kind, name, ok := strings.Cut(spec, ":")
-	if !ok {
-		kind, name = "sysfs", spec
+	return OpenLEDAt(spec, LEDRoots{Sysfs: root})
+}
+
+// OpenLEDAt opens an LED by spec, a comma-separated list of choices tried
+// in order; the first LED present is used:
+//
+//   - "sysfs:<name>": the kernel's LED class (/sys/class/leds/<name>);
+//   - "gpio:<line>": a pin in periph.io's gpio registry;
+//   - "dt:<role>": the LED OpenWrt uses for a role (running, boot,
+//     failsafe, upgrade), named by the device tree's led-<role> alias;
+//   - anything else is a sysfs name, colons included ("green:status",
+//     "tp-link:green:system").
+//
+// ErrNotPresent when no choice is on this board; otherwise the first
+// failure of a choice that is present.
+func OpenLEDAt(spec string, roots LEDRoots) (LED, error) {
+	var firstErr error
+	tried := false
+	for _, choice := range strings.Split(spec, ",") {
+		choice = strings.TrimSpace(choice)
+		if choice == "" {
+			continue
+		}
+		tried = true
+		l, err := openLEDChoice(choice, roots)
+		if err == nil {
+			return l, nil
+		}
+		if !errors.Is(err, ErrNotPresent) && firstErr == nil {
+			firstErr = err
+		}
 	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if !tried {
+		return nil, fmt.Errorf("LED %q: no name", spec)
+	}
+	return nil, ErrNotPresent
+}
+
+func openLEDChoice(choice string, roots LEDRoots) (LED, error) {
+	kind, name, _ := strings.Cut(choice, ":")
 	switch kind {
 	case "sysfs":
-		return openSysfsLED(root, name)
+		return openSysfsLED(roots.Sysfs, name)
 	case "gpio":
 		return openGPIOLED(name)
+	case "dt":
+		label, err := DeviceTreeLED(roots.DeviceTree, name)
+		if err != nil {
+			return nil, err
+		}
+		return openSysfsLED(roots.Sysfs, label)
 	}
-	return nil, fmt.Errorf("LED %q: unknown kind %q (sysfs or gpio)", spec, kind)
+	return openSysfsLED(roots.Sysfs, choice)
+}
+
+// DeviceTreeLED names the sysfs LED the device tree gives a role, the way
+// OpenWrt's get_dt_led (base-files /lib/functions/leds.sh) does for
+// /etc/diag.sh: the alias /aliases/led-<role> holds a node path such as
+// "/leds/led-0"; the LED's name is that node's label property, else its
+// chan-name, else "<color>:<function>[-<enumerator>]" from its color and
+// function properties, else the node's own name. role may be given with
+// or without "led-". root "" is /proc/device-tree. ErrNotPresent: no such
+// alias (or no device tree).
+func DeviceTreeLED(root, role string) (string, error) {
+	if root == "" {
+		root = "/proc/device-tree"
+	}
+	role = strings.TrimPrefix(role, "led-")
+	if role == "" || strings.ContainsAny(role, "/") || role == "." || role == ".." {
+		return "", fmt.Errorf("device-tree LED role %q", role)
+	}
+	alias, err := dtString(filepath.Join(root, "aliases", "led-"+role))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", ErrNotPresent
+		}
+		return "", err
+	}
+	if !strings.HasPrefix(alias, "/") || alias == "/" {
+		return "", fmt.Errorf("device-tree alias led-%s = %q: not a node path", role, alias)
+	}
+	node := filepath.Join(root, filepath.Clean(alias)) // Clean of an absolute path drops any ".."
+	for _, prop := range []string{"label", "chan-name"} {
+		if v, err := dtString(filepath.Join(node, prop)); err == nil && v != "" {
+			return v, nil
+		}
+	}
+	if v, ok := dtColorFunction(node); ok {
+		return v, nil
+	}
+	return filepath.Base(node), nil
+}
+
+// dtString reads a device-tree string property (NUL-terminated).
+func dtString(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s, _, _ := strings.Cut(string(b), "\x00")
+	return strings.TrimSpace(s), nil
+}
+
+// dtU32 reads a device-tree cell: a 4-byte big-endian integer.
+func dtU32(path string) (uint32, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) < 4 {
+		return 0, false
+	}
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), true
+}
+
+// ledColors are the LED_COLOR_ID_* names of dt-bindings/leds/common.h,
+// in order, as OpenWrt's leds.sh and the kernel's led_colors[] list them.
+var ledColors = []string{"white", "red", "green", "blue", "amber", "violet", "yellow", "ir",
+	"multicolor", "rgb", "purple", "orange", "pink", "cyan", "lime"}
+
+// dtColorFunction composes "<color>:<function>[-<enumerator>]" as
+// OpenWrt's get_dt_led_color_func does (an unknown color is left empty).
+func dtColorFunction(node string) (string, bool) {
+	fn, ferr := dtString(filepath.Join(node, "function"))
+	idx, hasColor := dtU32(filepath.Join(node, "color"))
+	if ferr != nil && !hasColor {
+		return "", false
+	}
+	color := ""
+	if hasColor && int(idx) < len(ledColors) {
+		color = ledColors[idx]
+	}
+	label := color + ":" + fn
+	if e, ok := dtU32(filepath.Join(node, "function-enumerator")); ok {
+		label += "-" + strconv.FormatUint(uint64(e), 10)
+	}
+	return label, true
 }
 
 // sysfsLED is a /sys/class/leds/<name> light; opening it takes it from its
