@@ -2,7 +2,6 @@ package hw
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,46 +35,40 @@ func OpenLED(spec, root string) (LED, error) {
 // ErrNotPresent when no choice is on this board; otherwise the first
 // failure of a choice that is present.
 func OpenLEDAt(spec string, roots LEDRoots) (LED, error) {
-	var firstErr error
-	tried := false
-	for _, choice := range strings.Split(spec, ",") {
-		choice = strings.TrimSpace(choice)
-		if choice == "" {
+	var err error
+	for rest, more := spec, true; more; {
+		var choice string
+		choice, rest, more = strings.Cut(rest, ",")
+		if choice = strings.TrimSpace(choice); choice == "" {
 			continue
 		}
-		tried = true
-		l, err := openLEDChoice(choice, roots)
-		if err == nil {
+		kind, name, _ := strings.Cut(choice, ":")
+		var l LED
+		var e error
+		switch kind {
+		case "gpio":
+			l, e = openGPIOLED(name)
+		case "dt":
+			if name, e = DeviceTreeLED(roots.DeviceTree, name); e == nil {
+				l, e = openSysfsLED(roots.Sysfs, name)
+			}
+		case "sysfs":
+			l, e = openSysfsLED(roots.Sysfs, name)
+		default:
+			l, e = openSysfsLED(roots.Sysfs, choice)
+		}
+		if e == nil {
 			return l, nil
 		}
-		if !errors.Is(err, ErrNotPresent) && firstErr == nil {
-			firstErr = err
+		// Keep the first real failure; absence only while nothing failed.
+		if err == nil || (err == ErrNotPresent && e != ErrNotPresent) {
+			err = e
 		}
 	}
-	if firstErr != nil {
-		return nil, firstErr
+	if err == nil {
+		err = errBadName // no choice at all
 	}
-	if !tried {
-		return nil, fmt.Errorf("LED %q: no name", spec)
-	}
-	return nil, ErrNotPresent
-}
-
-func openLEDChoice(choice string, roots LEDRoots) (LED, error) {
-	kind, name, _ := strings.Cut(choice, ":")
-	switch kind {
-	case "sysfs":
-		return openSysfsLED(roots.Sysfs, name)
-	case "gpio":
-		return openGPIOLED(name)
-	case "dt":
-		label, err := DeviceTreeLED(roots.DeviceTree, name)
-		if err != nil {
-			return nil, err
-		}
-		return openSysfsLED(roots.Sysfs, label)
-	}
-	return openSysfsLED(roots.Sysfs, choice)
+	return nil, err
 }
 
 // DeviceTreeLED names the sysfs LED the device tree gives a role, the way
@@ -91,48 +84,70 @@ func DeviceTreeLED(root, role string) (string, error) {
 		root = "/proc/device-tree"
 	}
 	role = strings.TrimPrefix(role, "led-")
-	if role == "" || strings.ContainsAny(role, "/") || role == "." || role == ".." {
-		return "", fmt.Errorf("device-tree LED role %q", role)
+	if !validName(role) {
+		return "", errBadName
 	}
-	alias, err := dtString(filepath.Join(root, "aliases", "led-"+role))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return "", ErrNotPresent
-		}
-		return "", err
+	alias, ok := dtString(root + "/aliases/led-" + role)
+	if !ok {
+		return "", ErrNotPresent
 	}
-	if !strings.HasPrefix(alias, "/") || alias == "/" {
-		return "", fmt.Errorf("device-tree alias led-%s = %q: not a node path", role, alias)
+	if alias == "" || alias[0] != '/' || alias == "/" {
+		return "", errBadAlias
 	}
-	node := filepath.Join(root, filepath.Clean(alias)) // Clean of an absolute path drops any ".."
-	for _, prop := range []string{"label", "chan-name"} {
-		if v, err := dtString(filepath.Join(node, prop)); err == nil && v != "" {
+	node := root + filepath.Clean(alias) + "/" // Clean of an absolute path drops any ".."
+	prop := func(name string) (string, bool) { return dtString(node + name) }
+	for _, name := range [...]string{"label", "chan-name"} {
+		if v, ok := prop(name); ok && v != "" {
 			return v, nil
 		}
 	}
-	if v, ok := dtColorFunction(node); ok {
-		return v, nil
+	// "<color>:<function>[-<enumerator>]", as get_dt_led_color_func
+	// composes it (an unknown color is left empty).
+	fn, hasFn := prop("function")
+	color, hasColor := dtProp(node + "color")
+	if !hasFn && !hasColor {
+		return filepath.Base(node), nil
 	}
-	return filepath.Base(node), nil
+	label := ""
+	if i := dtCell(color); hasColor && i < uint32(len(ledColors)) {
+		label = ledColors[i]
+	}
+	label += ":" + fn
+	if e, ok := dtProp(node + "function-enumerator"); ok && len(e) >= 4 {
+		label += "-" + strconv.FormatUint(uint64(dtCell(e)), 10)
+	}
+	return label, nil
 }
 
-// dtString reads a device-tree string property (NUL-terminated).
-func dtString(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	s, _, _ := strings.Cut(string(b), "\x00")
-	return strings.TrimSpace(s), nil
+var (
+	errBadName  = errors.New("LED name: empty, \".\", \"..\" or with a \"/\"")
+	errBadAlias = errors.New("device-tree LED alias: not a node path")
+)
+
+func validName(n string) bool {
+	return n != "" && n != "." && n != ".." && !strings.Contains(n, "/")
 }
 
-// dtU32 reads a device-tree cell: a 4-byte big-endian integer.
-func dtU32(path string) (uint32, bool) {
-	b, err := os.ReadFile(path)
-	if err != nil || len(b) < 4 {
-		return 0, false
+// dtProp reads a device-tree property's raw bytes; ok false when it does
+// not exist.
+func dtProp(file string) (string, bool) {
+	b, err := os.ReadFile(file)
+	return string(b), err == nil
+}
+
+// dtString is a device-tree string property: its bytes up to the NUL.
+func dtString(file string) (string, bool) {
+	s, ok := dtProp(file)
+	s, _, _ = strings.Cut(s, "\x00")
+	return s, ok
+}
+
+// dtCell is a device-tree cell: a 4-byte big-endian integer.
+func dtCell(s string) uint32 {
+	if len(s) < 4 {
+		return 0
 	}
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), true
+	return uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3])
 }
 
 // ledColors are the LED_COLOR_ID_* names of dt-bindings/leds/common.h,
@@ -140,28 +155,10 @@ func dtU32(path string) (uint32, bool) {
 var ledColors = []string{"white", "red", "green", "blue", "amber", "violet", "yellow", "ir",
 	"multicolor", "rgb", "purple", "orange", "pink", "cyan", "lime"}
 
-// dtColorFunction composes "<color>:<function>[-<enumerator>]" as
-// OpenWrt's get_dt_led_color_func does (an unknown color is left empty).
-func dtColorFunction(node string) (string, bool) {
-	fn, ferr := dtString(filepath.Join(node, "function"))
-	idx, hasColor := dtU32(filepath.Join(node, "color"))
-	if ferr != nil && !hasColor {
-		return "", false
-	}
-	color := ""
-	if hasColor && int(idx) < len(ledColors) {
-		color = ledColors[idx]
-	}
-	label := color + ":" + fn
-	if e, ok := dtU32(filepath.Join(node, "function-enumerator")); ok {
-		label += "-" + strconv.FormatUint(uint64(e), 10)
-	}
-	return label, true
-}
-
 // sysfsLED is a /sys/class/leds/<name> light; opening it takes it from its
 // kernel trigger, Halt hands it back.
 type sysfsLED struct {
+	_       [0]func() // not comparable: no equality function in the binary
 	dir     string
 	name    string
 	on      string
@@ -172,30 +169,28 @@ func openSysfsLED(root, name string) (LED, error) {
 	if root == "" {
 		root = "/sys/class/leds"
 	}
-	if strings.Contains(name, "/") || name == "" || name == "." || name == ".." {
-		return nil, fmt.Errorf("LED name %q", name)
+	if !validName(name) {
+		return nil, errBadName
 	}
-	dir := filepath.Join(root, name)
-	if _, err := os.Stat(filepath.Join(dir, "brightness")); err != nil {
+	dir := root + "/" + name
+	if _, err := os.Stat(dir + "/brightness"); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, ErrNotPresent
 		}
 		return nil, err
 	}
 	l := &sysfsLED{dir: dir, name: name, on: "1"}
-	if b, err := os.ReadFile(filepath.Join(dir, "max_brightness")); err == nil {
+	if b, err := os.ReadFile(dir + "/max_brightness"); err == nil {
 		l.on = strings.TrimSpace(string(b))
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "trigger")); err == nil {
+	if b, err := os.ReadFile(dir + "/trigger"); err == nil {
 		// The current trigger is the one in brackets: "none [heartbeat] timer".
-		for _, f := range strings.Fields(string(b)) {
-			if strings.HasPrefix(f, "[") {
-				l.trigger = strings.Trim(f, "[]")
-			}
+		if _, t, ok := strings.Cut(string(b), "["); ok {
+			l.trigger, _, _ = strings.Cut(t, "]")
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "trigger"), []byte("none"), 0); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("LED %s: %w", name, err)
+	if err := os.WriteFile(dir+"/trigger", []byte("none"), 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err // a *PathError: it names the file
 	}
 	return l, nil
 }
@@ -207,13 +202,13 @@ func (l *sysfsLED) Set(on bool) error {
 	if on {
 		v = l.on
 	}
-	return os.WriteFile(filepath.Join(l.dir, "brightness"), []byte(v), 0)
+	return os.WriteFile(l.dir+"/brightness", []byte(v), 0)
 }
 
 func (l *sysfsLED) Halt() error {
 	l.Set(false)
 	if l.trigger != "" && l.trigger != "none" {
-		return os.WriteFile(filepath.Join(l.dir, "trigger"), []byte(l.trigger), 0)
+		return os.WriteFile(l.dir+"/trigger", []byte(l.trigger), 0)
 	}
 	return nil
 }
@@ -230,6 +225,7 @@ const (
 // Activity is a short blink, rate-limited so a busy broker does not turn
 // the LED into a constant glow or spend its time in sysfs writes.
 type Indicator struct {
+	_                [0]func() // not comparable: no equality function in the binary
 	Status, Activity LED
 	pattern          Pattern
 	lastStatus       bool

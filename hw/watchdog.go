@@ -21,6 +21,7 @@ const (
 var (
 	ErrTimeoutFixed = errors.New("the driver cannot change its timeout (no WDIOF_SETTIMEOUT)")
 	ErrTimeoutRange = errors.New("out of the driver's range")
+	ErrTimeoutValue = errors.New("watchdog timeout: whole seconds from 1s (the kernel counts seconds)")
 )
 
 // ErrStillArmed means a clean close could not disarm the watchdog (the
@@ -33,15 +34,8 @@ var ErrStillArmed = errors.New("watchdog still armed: the board resets after its
 // touched (opening /dev/watchdog arms it): 0 keeps the driver's own, else
 // whole seconds from 1 s. It is what config validation can check anywhere.
 func CheckWatchdogTimeout(d time.Duration) error {
-	switch {
-	case d == 0:
-		return nil
-	case d < MinWatchdogTimeout:
-		return fmt.Errorf("watchdog timeout %v: at least 1s (the kernel counts whole seconds)", d)
-	case d > MaxWatchdogTimeout:
-		return fmt.Errorf("watchdog timeout %v: at most %v", d, MaxWatchdogTimeout)
-	case d%time.Second != 0:
-		return fmt.Errorf("watchdog timeout %v: whole seconds only", d)
+	if d != 0 && (d < MinWatchdogTimeout || d > MaxWatchdogTimeout || d%time.Second != 0) {
+		return ErrTimeoutValue
 	}
 	return nil
 }
@@ -117,7 +111,10 @@ func ReadWatchdogLimits(dev, root string) (WatchdogLimits, error) {
 // more than max_timeout; the kernel has the last word when midge opens it.)
 func (l WatchdogLimits) Check(d time.Duration) error {
 	if err := CheckWatchdogTimeout(d); err != nil || d == 0 {
-		return err
+		if err != nil {
+			return fmt.Errorf("%v: %w", d, err)
+		}
+		return nil
 	}
 	const setTimeout = 0x80 // WDIOF_SETTIMEOUT, the same on every architecture
 	if l.OptionsSet && l.Options&setTimeout == 0 {

@@ -347,7 +347,7 @@ func TestIoctlInt32(t *testing.T) {
 	defer r.Close()
 	defer w.Close()
 	w.Write([]byte("12345"))
-	n, err := ioctlInt32(osWatchdogFile{r}, unix.TIOCINQ, 0)
+	n, err := ioctlInt32(fdFile(r.Fd()), unix.TIOCINQ, 0)
 	if err != nil || n != 5 {
 		t.Fatalf("TIOCINQ = %d, %v; want 5", n, err)
 	}

@@ -3,8 +3,9 @@
 package platform
 
 import (
-	"fmt"
+	"errors"
 	"net/netip"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -38,7 +39,7 @@ func Listen(host string, port int, backlog int) (int, netip.AddrPort, error) {
 	}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
-		return -1, netip.AddrPort{}, fmt.Errorf("bind %s: %w", netip.AddrPortFrom(ip, uint16(port)), err)
+		return -1, netip.AddrPort{}, &os.PathError{Op: "bind", Path: netip.AddrPortFrom(ip, uint16(port)).String(), Err: err}
 	}
 	if err := unix.Listen(fd, backlog); err != nil {
 		unix.Close(fd)
@@ -157,13 +158,15 @@ func SendUnixgram(path string, msg []byte) error {
 	return unix.Sendto(fd, msg, 0, &unix.SockaddrUnix{Name: path})
 }
 
+var errNotSocket = errors.New("exists and is not a socket")
+
 // ListenUnix opens a non-blocking listening socket at path. A stale socket
 // left there by an earlier run is removed; any other file is an error.
 func ListenUnix(path string, backlog int) (int, error) {
 	var st unix.Stat_t
 	if err := unix.Lstat(path, &st); err == nil {
 		if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
-			return -1, fmt.Errorf("%s exists and is not a socket", path)
+			return -1, &os.PathError{Op: "listen", Path: path, Err: errNotSocket}
 		}
 		unix.Unlink(path)
 	}
@@ -173,7 +176,7 @@ func ListenUnix(path string, backlog int) (int, error) {
 	}
 	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
 		unix.Close(fd)
-		return -1, fmt.Errorf("bind %s: %w", path, err)
+		return -1, &os.PathError{Op: "bind", Path: path, Err: err}
 	}
 	if err := unix.Listen(fd, backlog); err != nil {
 		unix.Close(fd)
