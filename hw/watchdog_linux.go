@@ -86,7 +86,7 @@ func OpenWatchdog(path string, timeout time.Duration) (*DevWatchdog, error) {
 		if err == unix.ENOENT {
 			return nil, ErrNotPresent
 		}
-		return nil, &os.PathError{Op: "open", Path: path, Err: err} // EBUSY: procd or systemd owns it
+		return nil, err // EBUSY: procd or systemd owns it
 	}
 	return openWatchdog(fdFile(fd), timeout), nil
 }
@@ -110,7 +110,7 @@ func openWatchdog(dev wdFile, timeout time.Duration) *DevWatchdog {
 		// The driver may round the value and writes the real one back.
 		v, err := ioctlInt32(dev, unix.WDIOC_SETTIMEOUT, int32(timeout/time.Second))
 		if err != nil {
-			w.TimeoutErr = &os.SyscallError{Syscall: "WDIOC_SETTIMEOUT", Err: err}
+			w.TimeoutErr = err // EINVAL: out of the driver's range
 		} else if v > 0 {
 			set = time.Duration(v) * time.Second
 		}
