@@ -3,9 +3,11 @@ package boardconfigs
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"midge/broker/config"
+	"midge/hw"
 )
 
 // Every board file loads and validates, and sits under the user's settings.
@@ -43,5 +45,38 @@ func TestEveryBoardLoads(t *testing.T) {
 	}
 	if _, err := config.LoadWithBoard("", "no-such-board"); err == nil {
 		t.Fatal("unknown board accepted")
+	}
+}
+
+// Every LED a board file names parses (no "unknown kind"), is absent from
+// an empty tree (skipped, not a failure), and opens when its name exists.
+func TestBoardLEDSpecs(t *testing.T) {
+	for _, n := range Names() {
+		c, err := config.LoadWithBoard("", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, spec := range []string{c.Hardware.LEDStatus, c.Hardware.LEDActivity} {
+			if spec == "" {
+				continue
+			}
+			empty := hw.LEDRoots{Sysfs: t.TempDir(), DeviceTree: t.TempDir()}
+			if _, err := hw.OpenLEDAt(spec, empty); err != hw.ErrNotPresent {
+				t.Errorf("%s: %q on a board without it: %v", n, spec, err)
+			}
+			for _, choice := range strings.Split(spec, ",") {
+				name := strings.TrimPrefix(strings.TrimSpace(choice), "sysfs:")
+				if strings.HasPrefix(name, "dt:") || strings.HasPrefix(name, "gpio:") {
+					continue
+				}
+				root := t.TempDir()
+				os.MkdirAll(filepath.Join(root, name), 0o755)
+				os.WriteFile(filepath.Join(root, name, "brightness"), []byte("0"), 0o644)
+				l, err := hw.OpenLEDAt(spec, hw.LEDRoots{Sysfs: root, DeviceTree: empty.DeviceTree})
+				if err != nil || l.Name() != "sysfs:"+name {
+					t.Errorf("%s: %q with only %s present: %v %v", n, spec, name, l, err)
+				}
+			}
+		}
 	}
 }

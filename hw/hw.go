@@ -20,7 +20,8 @@ var ErrNotPresent = errors.New("not present")
 // unless it is petted within its timeout.
 type Watchdog interface {
 	Pet() error
-	// Timeout is the real timeout in force (drivers may round it).
+	// Timeout is the real timeout in force (drivers may round or refuse
+	// the one asked for); 0 when the driver does not tell.
 	Timeout() time.Duration
 	// Close stops it cleanly when the driver allows (magic close); with
 	// clean false it is left armed, so a crash still resets the board.

@@ -6,8 +6,10 @@ import "time"
 
 // DevWatchdog is only available on Linux.
 type DevWatchdog struct {
-	LastReset bool
-	Identity  string
+	Requested  time.Duration
+	TimeoutErr error
+	LastReset  bool
+	Identity   string
 }
 
 // OpenWatchdog reports ErrNotPresent outside Linux.
@@ -15,6 +17,8 @@ func OpenWatchdog(path string, timeout time.Duration) (*DevWatchdog, error) {
 	return nil, ErrNotPresent
 }
 
-func (w *DevWatchdog) Pet() error             { return nil }
-func (w *DevWatchdog) Timeout() time.Duration { return 0 }
-func (w *DevWatchdog) Close(bool) error       { return nil }
+func (w *DevWatchdog) Pet() error                 { return nil }
+func (w *DevWatchdog) Timeout() time.Duration     { return 0 }
+func (w *DevWatchdog) PetInterval() time.Duration { return time.Second }
+func (w *DevWatchdog) MagicClose() bool           { return true }
+func (w *DevWatchdog) Close(bool) error           { return nil }

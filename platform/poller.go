@@ -6,6 +6,7 @@ package platform
 
 // Event is one readiness report from Wait.
 type Event struct {
+	_        [0]func() // not comparable: no equality function in the binary
 	Fd       int
 	Readable bool
 	Writable bool

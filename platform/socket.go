@@ -3,16 +3,43 @@
 package platform
 
 import (
-	"fmt"
+	"errors"
 	"net/netip"
+	"os"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
+// MaxBacklog caps the listen backlog: the kernel's own limit before Linux
+// 4.1 (a 16-bit field), and far more than a broker accepts in one burst.
+const MaxBacklog = 65535
+
+// ListenBacklog is the listen backlog to ask for: the system's limit
+// (Linux: net.core.somaxconn, 4096 by default since Linux 5.4, 128
+// before), else unix.SOMAXCONN, capped at MaxBacklog. A backlog of 128
+// makes a burst of connects wait a second for a SYN retry once the accept
+// queue is full.
+func ListenBacklog() int { return backlogFrom(somaxconnFile) }
+
+func backlogFrom(file string) int {
+	n := unix.SOMAXCONN
+	if b, err := os.ReadFile(file); err == nil {
+		if v, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && v > 0 {
+			n = v
+		}
+	}
+	return min(n, MaxBacklog)
+}
+
 // Listen opens a non-blocking TCP listening socket on host:port ("" host =
 // all IPv4 addresses, "::" all addresses). It returns the fd and the bound
-// address (useful for port 0).
+// address (useful for port 0). A backlog <= 0 means ListenBacklog().
 func Listen(host string, port int, backlog int) (int, netip.AddrPort, error) {
+	if backlog <= 0 {
+		backlog = ListenBacklog()
+	}
 	ip := netip.IPv4Unspecified()
 	if host != "" {
 		var err error
@@ -38,7 +65,7 @@ func Listen(host string, port int, backlog int) (int, netip.AddrPort, error) {
 	}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
-		return -1, netip.AddrPort{}, fmt.Errorf("bind %s: %w", netip.AddrPortFrom(ip, uint16(port)), err)
+		return -1, netip.AddrPort{}, &os.PathError{Op: "bind", Path: netip.AddrPortFrom(ip, uint16(port)).String(), Err: err}
 	}
 	if err := unix.Listen(fd, backlog); err != nil {
 		unix.Close(fd)
@@ -157,13 +184,19 @@ func SendUnixgram(path string, msg []byte) error {
 	return unix.Sendto(fd, msg, 0, &unix.SockaddrUnix{Name: path})
 }
 
+var errNotSocket = errors.New("exists and is not a socket")
+
 // ListenUnix opens a non-blocking listening socket at path. A stale socket
-// left there by an earlier run is removed; any other file is an error.
+// left there by an earlier run is removed; any other file is an error. A
+// backlog <= 0 means ListenBacklog().
 func ListenUnix(path string, backlog int) (int, error) {
+	if backlog <= 0 {
+		backlog = ListenBacklog()
+	}
 	var st unix.Stat_t
 	if err := unix.Lstat(path, &st); err == nil {
 		if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
-			return -1, fmt.Errorf("%s exists and is not a socket", path)
+			return -1, &os.PathError{Op: "listen", Path: path, Err: errNotSocket}
 		}
 		unix.Unlink(path)
 	}
@@ -173,7 +206,7 @@ func ListenUnix(path string, backlog int) (int, error) {
 	}
 	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
 		unix.Close(fd)
-		return -1, fmt.Errorf("bind %s: %w", path, err)
+		return -1, &os.PathError{Op: "bind", Path: path, Err: err}
 	}
 	if err := unix.Listen(fd, backlog); err != nil {
 		unix.Close(fd)

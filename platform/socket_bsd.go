@@ -4,6 +4,9 @@ package platform
 
 import "golang.org/x/sys/unix"
 
+// somaxconnFile: the BSDs keep kern.ipc.somaxconn in sysctl; unix.SOMAXCONN is used.
+const somaxconnFile = ""
+
 func socket(family int) (int, error) {
 	fd, err := unix.Socket(family, unix.SOCK_STREAM, 0)
 	if err != nil {

@@ -4,6 +4,9 @@ package platform
 
 import "golang.org/x/sys/unix"
 
+// somaxconnFile holds net.core.somaxconn, the kernel's cap on a listen backlog.
+const somaxconnFile = "/proc/sys/net/core/somaxconn"
+
 func socket(family int) (int, error) {
 	return unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 }

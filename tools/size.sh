@@ -43,8 +43,35 @@ for t in "${targets[@]}"; do
 done
 # Where the bytes go: symbol sizes per package, mipsle full build (unstripped).
 CGO_ENABLED=0 GOOS=linux GOARCH=mipsle GOMIPS=softfloat go build -trimpath -o dist/.midge-mipsle-syms ./cmd/midge
-pkgs=$(go tool nm -size dist/.midge-mipsle-syms | awk '$3 ~ /[TtRrDd]/ {n=$4; p=n; sub(/\(.*/, "", p); if (p ~ /^go:/) p="go: (func metadata)"; else if (p ~ /^type:/) p="type: (type descriptors)"; else { sub(/\.[^.\/]*$/, "", p); sub(/\.[^\/]*$/, "", p) } s[p]+=$2} END {for (k in s) printf "%d %s\n", s[k], k}' | sort -rn | awk 'NR <= 15')
+# crypto/internal/fips140/drbg.memory is BSS (no file bytes): counted below, not here.
+pkgs=$(go tool nm -size dist/.midge-mipsle-syms | awk '$3 ~ /[TtRrDd]/ && $4 != "crypto/internal/fips140/drbg.memory" {n=$4; p=n; sub(/\(.*/, "", p); if (p ~ /^go:/) p="go: (func metadata)"; else if (p ~ /^type:/) p="type: (type descriptors)"; else { sub(/\.[^.\/]*$/, "", p); sub(/\.[^\/]*$/, "", p) } s[p]+=$2} END {for (k in s) printf "%d %s\n", s[k], k}' | sort -rn | awk 'NR <= 15')
+# The FIPS 140-3 scratch buffer (32 MiB of BSS in Go 1.26): which builds
+# link it, and through which of midge's imports of the standard crypto
+# packages (each of those imports crypto/internal/fips140/drbg).
+drbg=crypto/internal/fips140/drbg
+scratch=$(go tool nm -size dist/.midge-mipsle-syms | awk -v s="$drbg.memory" '$4 == s {print $2}')
 rm -f dist/.midge-mipsle-syms
+scratch_row() { # label tags
+	local deps via="" imp p last=""
+	deps=$(GOOS=linux GOARCH=mipsle go list -deps ${2:+-tags $2} ./cmd/midge)
+	if ! grep -qx "$drbg" <<< "$deps"; then
+		echo "| $1 | no | |"
+		return
+	fi
+	# "pkg crypto/x" pairs, grouped per pkg: "`pkg` (crypto/x, crypto/y)".
+	while read -r p imp; do
+		GOOS=linux GOARCH=mipsle go list -deps "$imp" | grep -qx "$drbg" || continue
+		if [ "$p" = "$last" ]; then
+			via+=", $imp"
+		else
+			via+="${last:+), }\`$p\` ($imp"
+			last=$p
+		fi
+	done < <(GOOS=linux GOARCH=mipsle go list -deps ${2:+-tags $2} -f '{{.ImportPath}} {{join .Imports " "}}' ./cmd/midge |
+		awk '$1 !~ /^(crypto|vendor|internal|runtime)/ { for (i = 2; i <= NF; i++) if ($i ~ /^crypto\//) print $1, $i }')
+	echo "| $1 | yes | $via) |"
+}
+scratch_rows=("$(scratch_row full "")" "$(scratch_row minimal "$MINIMAL_TAGS")" "$(scratch_row "full + TLS" tls)")
 {
 	echo "# Binary size"
 	echo
@@ -70,10 +97,38 @@ rm -f dist/.midge-mipsle-syms
 	echo "$pkgs"
 	echo '```'
 	echo
+	echo "## Virtual memory: the 32 MiB FIPS 140-3 scratch buffer"
+	echo
+	echo "Go 1.26's \`crypto/internal/fips140/drbg\` declares \`var memory entropy.ScratchBuffer\`:"
+	echo "$(mib "${scratch:-0}") MiB in \`.noptrbss\` in the mipsle full build (${scratch:-0} bytes). Only the FIPS 140-3 entropy"
+	echo "source touches it (\`GODEBUG=fips140=on\`), so it costs no file bytes, no flash and no RSS:"
+	echo "its pages are never backed. It does add 32 MiB to the virtual size: the mipsle full"
+	echo "binary maps about 38 MiB (file 6 MiB + BSS 32 MiB) against 2.8 MiB for the minimal one, so"
+	echo "\`top\`/\`ps\` show a VSZ near 40 MiB on a 64 MiB router while RSS stays a few MiB."
+	echo "Harmless with \`vm.overcommit_memory\` 0 (the kernel's default, and OpenWrt's) or 1; with"
+	echo "strict accounting (2) it counts against CommitLimit and can stop midge from starting on a"
+	echo "small board."
+	echo
+	echo "Not calling crypto/rand does not keep it out. The drbg package's init creates a"
+	echo "\`sync.Pool\` whose \`New\` seeds from it, and the package is imported by"
+	echo "\`crypto/internal/fips140only\`, which every standard crypto package imports (crypto/sha1,"
+	echo "sha256, sha512, hmac, pbkdf2, rand, ecdsa, ed25519, rsa, x509, tls; not crypto/subtle or"
+	echo "crypto/elliptic): importing any one of them links all of it. In midge:"
+	echo
+	echo "| build | 32 MiB buffer linked | through |"
+	echo "|---|---|---|"
+	printf '%s\n' "${scratch_rows[@]}"
+	echo
+	echo "So every build with password/ACL files (\`noauth\` unset), WebSockets (\`nows\` unset) or"
+	echo "the client tools (\`nocli\` unset) carries it; the minimal build does not. Password files,"
+	echo "SCRAM and JWT need the standard crypto packages, so the full build keeps it. A build"
+	echo "without \`noauth\`'s features could lose it if the WebSocket handshake computed its SHA-1"
+	echo "itself (broker) and \`midge rr\` took its correlation data from getrandom(2) through"
+	echo "x/sys/unix instead of crypto/rand (cmd/midge)."
+	echo
 	echo "## What was done to shrink it"
 	echo
-	echo "- No crypto in builds without TLS: assigned client ids use math/rand (they must be unique,"
-	echo "  not secret), so crypto/rand and its 32 MiB FIPS DRBG buffer in BSS are not linked."
+	echo "- Assigned client ids use math/rand (they must be unique, not secret), not crypto/rand."
 	echo "- No net/http, no WebSocket library, no JSON outside \`midge logdump\` and go-toml."
 	echo "- The broker does not need the \`net\` package: sockets, sd_notify and syslog go through"
 	echo "  x/sys/unix, addresses are net/netip. Only the CLI clients and host-name bind addresses"
