@@ -47,7 +47,8 @@ func authCode(err error) packet.ReasonCode {
 // authState is a connection's enhanced authentication: the method named in
 // CONNECT, the exchange in progress, and the CONNECT kept while it runs.
 type authState struct {
-	user   string // the user an exchange authenticated, if it says
+	_      [0]func() // not comparable: no equality function in the binary
+	user   string    // the user an exchange authenticated, if it says
 	method string
 	x      AuthExchange
 	req    *connectReq // the CONNECT waiting for the exchange to end

@@ -26,6 +26,7 @@ func validUnsupported(kind string) bool {
 
 // refusal is a directive that stops the import unless its kind is allowed.
 type refusal struct {
+	_                [0]func() // not comparable: no equality function in the binary
 	where, key, kind string
 	why              string // the error: what would go wrong
 	loss             string // the note when allowed: what the user loses
@@ -37,7 +38,7 @@ type refusal struct {
 //
 //go:noinline
 func (im *importer) refuse(d *line, kind, why, loss string, listener int) {
-	im.refusals = append(im.refusals, refusal{d.where, d.key, kind, why, loss, listener})
+	im.refusals = append(im.refusals, refusal{where: d.where, key: d.key, kind: kind, why: why, loss: loss, listener: listener})
 }
 
 // allowUnsupported is the midge directive `allow_unsupported <kind>...`.

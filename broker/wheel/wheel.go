@@ -34,6 +34,7 @@ func (f Func) OnTimer(*Timer) { f() }
 // Timer is one deadline; its zero value is idle. Set Owner before
 // scheduling it.
 type Timer struct {
+	_          [0]func() // not comparable: no equality function in the binary
 	Owner      Owner
 	expire     int64 // absolute tick
 	prev, next *Timer
