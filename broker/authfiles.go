@@ -60,6 +60,14 @@ func (af *authFiles) hooks() (authn, authz []hook) {
 	return authn, authz
 }
 
+// warnings are the password file entries the load skipped.
+func (af *authFiles) warnings() []string {
+	if af == nil || af.passwords == nil {
+		return nil
+	}
+	return af.passwords.Warnings()
+}
+
 func (af *authFiles) hasPasswords() bool { return af != nil && af.passwords != nil }
 
 // sessionClaims is what a session keeps from its token (topic rules).

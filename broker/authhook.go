@@ -69,6 +69,8 @@ type hook interface {
 
 // authResult is what a successful authentication adds to the client.
 type authResult struct {
+	_ [0]func() // not comparable: no equality function in the binary
+
 	claims   sessionClaims
 	username string // the user name a token named, for a client that gave none
 	cred     uint64 // the password file entry that matched (0: none)
@@ -86,9 +88,10 @@ type security struct {
 
 // loadSecurity builds each listener's security for cfg; listeners with the
 // same files share them. Nothing is changed on error.
-func loadSecurity(cfg *config.Config) ([]*security, error) {
+func loadSecurity(cfg *config.Config) ([]*security, []string, error) {
 	out := make([]*security, len(cfg.Listeners))
 	byFiles := map[[3]string]*authFiles{}
+	var warnings []string
 	for i := range cfg.Listeners {
 		sc := cfg.ListenerSecurity(i)
 		key := [3]string{sc.PasswordFile, sc.ACLFile, sc.JWTKeyFile}
@@ -97,17 +100,18 @@ func loadSecurity(cfg *config.Config) ([]*security, error) {
 			var err error
 			if af, err = loadAuthFiles(sc.PasswordFile, sc.ACLFile, sc.JWTKeyFile); err != nil {
 				if l := &cfg.Listeners[i]; l.PasswordFile != nil || l.ACLFile != nil || l.JWTKeyFile != nil {
-					return nil, fmt.Errorf("listener[%d] (port %d): %w", i, l.Port, err) // its own files
+					return nil, nil, fmt.Errorf("listener[%d] (port %d): %w", i, l.Port, err) // its own files
 				}
-				return nil, err
+				return nil, nil, err
 			}
 			byFiles[key] = af
+			warnings = append(warnings, af.warnings()...)
 		}
 		sec := &security{Security: sc, files: af}
 		sec.authn, sec.authz = af.hooks()
 		out[i] = sec
 	}
-	return out, nil
+	return out, warnings, nil
 }
 
 // sec is the security a session is checked against: its listener's.

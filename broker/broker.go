@@ -154,10 +154,13 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 	b.tree.Online = func(s *session) bool { return s.conn != nil && s.conn.state == stateConnected }
 	b.storeFS = opts.FS
 	b.logins.max = 1024
-	secs, err := loadSecurity(cfg)
+	secs, warnings, err := loadSecurity(cfg)
 	if err != nil {
 		p.Close()
 		return nil, err
+	}
+	for _, w := range warnings {
+		log.Warnf("%s", w) // a password file entry skipped: file, line and why
 	}
 	b.registerBuiltinAuth()
 	if lim, err := platform.RaiseFileLimit(uint64(cfg.MaxConnections) + 64); err != nil {
@@ -174,9 +177,9 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 		var fd int
 		var addr netip.AddrPort
 		if lc.UnixSocket != "" {
-			fd, err = platform.ListenUnix(lc.UnixSocket, 128)
+			fd, err = platform.ListenUnix(lc.UnixSocket, 0) // 0: the system's somaxconn
 		} else {
-			fd, addr, err = platform.Listen(lc.BindAddress, lc.Port, 128)
+			fd, addr, err = platform.Listen(lc.BindAddress, lc.Port, 0)
 		}
 		if err != nil {
 			b.closeListeners()

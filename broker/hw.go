@@ -34,6 +34,10 @@ func (b *Broker) openHardware(opts Options) {
 			b.log.Errorf("Watchdog %s: %v (running without it)", hc.Watchdog, err)
 		default:
 			b.log.Noticef("Watchdog %s (%s): timeout %v.", hc.Watchdog, w.Identity, w.Timeout())
+			if w.TimeoutErr != nil {
+				// Still armed: petted at a fraction of the driver's timeout.
+				b.log.Warnf("Watchdog %s: timeout %v not set (%v); the driver's %v is in force.", hc.Watchdog, w.Requested, w.TimeoutErr, w.Timeout())
+			}
 			if w.LastReset {
 				b.log.Warnf("The last boot was caused by the watchdog (%s).", hc.Watchdog)
 			}
@@ -69,6 +73,9 @@ func (b *Broker) openHardware(opts Options) {
 	for _, w := range h.watchdogs {
 		if t := w.Timeout() / 3; t > 0 && t < h.period {
 			h.period = t
+		}
+		if p, ok := w.(interface{ PetInterval() time.Duration }); ok {
+			h.period = min(h.period, p.PetInterval()) // 500 ms when the driver does not say
 		}
 	}
 	if h.ind != nil {
@@ -133,7 +140,10 @@ func (b *Broker) closeHardware() {
 	}
 	h.notifier.Notify("STOPPING=1")
 	for _, w := range h.watchdogs {
-		w.Close(true) // a clean shutdown disarms the watchdog when the driver allows
+		// A clean shutdown disarms the watchdog when the driver allows.
+		if err := w.Close(true); errors.Is(err, hw.ErrStillArmed) {
+			b.log.Errorf("Watchdog: %v (in %v).", err, w.Timeout())
+		}
 	}
 	if h.ind != nil {
 		h.ind.Halt()

@@ -18,10 +18,13 @@ func (b *Broker) Reload(next *config.Config) error {
 		return errStop
 	}
 	merged, restart := cur.Reload(next) // b.cfg changes only here, under the lock
-	secs, err := loadSecurity(merged)
+	secs, warnings, err := loadSecurity(merged)
 	if err != nil {
 		b.log.Errorf("reload refused, keeping the running configuration: %v", err)
 		return err
+	}
+	for _, w := range warnings {
+		b.log.Warnf("%s", w)
 	}
 	b.reloadTLS(lns, merged.Listeners)
 	if !b.Call(func() {

@@ -50,6 +50,8 @@ type session struct {
 // sessIdent is who a session authenticated as, kept apart so anonymous
 // sessions stay small.
 type sessIdent struct {
+	_ [0]func() // not comparable: no equality function in the binary
+
 	user   string
 	claims sessionClaims // a JWT's topic rules (nil: none)
 	cred   uint64        // the password file entry it logged in with (0: not by password)

@@ -137,6 +137,8 @@ type Listener struct {
 
 // Security is the effective security options of one listener's clients.
 type Security struct {
+	_ [0]func() // not comparable: no equality function in the binary
+
 	AllowAnonymous          bool
 	AllowZeroLengthClientID bool
 	PasswordFile            string
@@ -148,7 +150,8 @@ type Security struct {
 // ListenerSecurity is the security of listener i: its own options where it
 // sets them, the global ones elsewhere.
 func (c *Config) ListenerSecurity(i int) Security {
-	s := Security{c.AllowAnonymous, c.AllowZeroLengthClientID, c.PasswordFile, c.ACLFile, c.JWTKeyFile, c.AutoIDPrefix}
+	s := Security{AllowAnonymous: c.AllowAnonymous, AllowZeroLengthClientID: c.AllowZeroLengthClientID,
+		PasswordFile: c.PasswordFile, ACLFile: c.ACLFile, JWTKeyFile: c.JWTKeyFile, AutoIDPrefix: c.AutoIDPrefix}
 	if i < 0 || i >= len(c.Listeners) {
 		return s
 	}
@@ -174,6 +177,8 @@ func (l Listener) TLS() bool { return l.CertFile != "" || l.KeyFile != "" }
 // Persistence configures the append-only store (persist package). Its keys
 // need a restart.
 type Persistence struct {
+	_ [0]func() // not comparable: no equality function in the binary
+
 	Enabled       bool     `toml:"enabled"`
 	Dir           string   `toml:"dir"`
 	Sync          string   `toml:"sync" comment:"always, interval or never"`
@@ -187,6 +192,8 @@ type Persistence struct {
 
 // Hardware names the watchdog and LEDs (restart-only).
 type Hardware struct {
+	_ [0]func() // not comparable: no equality function in the binary
+
 	Watchdog        string   `toml:"watchdog" comment:"watchdog device (\"/dev/watchdog\"), or \"\" for none; systemd's WATCHDOG_USEC is used by itself"`
 	WatchdogTimeout Duration `toml:"watchdog_timeout"`
 	LEDStatus       string   `toml:"led_status" comment:"\"sysfs:<name>\", \"gpio:<line>\" or \"\""`
@@ -446,6 +453,11 @@ func (c *Config) Validate() error {
 	}
 	if c.PersistentClientExpiration.D() < 0 {
 		bad("persistent_client_expiration", "must be >= 0, got %s", c.PersistentClientExpiration.D())
+	}
+	// The watchdog's timeout goes to WDIOC_SETTIMEOUT as whole seconds
+	// (the kernel's int); 0 keeps the driver's own.
+	if d := c.Hardware.WatchdogTimeout.D(); d != 0 && (d < time.Second || d%time.Second != 0 || d > math.MaxInt32*time.Second) {
+		bad("hardware.watchdog_timeout", "must be whole seconds from 1s (or 0 for the driver's own), got %s", d)
 	}
 	if p := c.Persistence; p.Enabled {
 		if p.Dir == "" {

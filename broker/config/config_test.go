@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -124,7 +125,7 @@ func TestMosquittoPerListenerSettings(t *testing.T) {
 		{AllowAnonymous: true, AllowZeroLengthClientID: true, AutoIDPrefix: "auto-"},
 	}
 	for i, w := range want {
-		if got := c.ListenerSecurity(i); got != w {
+		if got := c.ListenerSecurity(i); !reflect.DeepEqual(got, w) {
 			t.Errorf("listener %d: %+v, want %+v", i, got, w)
 		}
 	}
@@ -143,7 +144,7 @@ func TestMosquittoPerListenerSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, w := range want {
-		if got := back.ListenerSecurity(i); got != w {
+		if got := back.ListenerSecurity(i); !reflect.DeepEqual(got, w) {
 			t.Errorf("converted listener %d: %+v, want %+v", i, got, w)
 		}
 	}
@@ -292,5 +293,24 @@ func TestUnixSocketListenerConfig(t *testing.T) {
 	_, err = Load(write(t, dir, "u.toml", "[[listener]]\nunix_socket = \"/run/m.sock\"\nprotocol = \"websockets\"\n"))
 	if err == nil || !strings.Contains(err.Error(), "listener[0].unix_socket: a unix socket listener speaks plain MQTT") {
 		t.Fatalf("websockets on a unix socket: %v", err)
+	}
+}
+
+// A watchdog timeout the kernel cannot take is refused at load, before
+// /dev/watchdog is opened (which arms it).
+func TestWatchdogTimeoutValidated(t *testing.T) {
+	for _, tc := range []struct {
+		d  time.Duration
+		ok bool
+	}{{0, true}, {time.Second, true}, {15 * time.Second, true}, {500 * time.Millisecond, false}, {1500 * time.Millisecond, false}, {-time.Second, false}} {
+		c := Default()
+		c.Hardware.WatchdogTimeout = Duration(tc.d)
+		err := c.Validate()
+		if (err == nil) != tc.ok {
+			t.Errorf("watchdog_timeout %s: error %v", tc.d, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "hardware.watchdog_timeout") {
+			t.Errorf("watchdog_timeout %s: error does not name the key: %v", tc.d, err)
+		}
 	}
 }

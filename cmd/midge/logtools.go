@@ -30,13 +30,15 @@ func runLogcheck(args []string) int {
 		if r.BadOffset >= 0 {
 			damaged = true
 			status = fmt.Sprintf("DAMAGED at offset %d (%d bytes after it unreadable)", r.BadOffset, r.Bytes-r.BadOffset)
-			if i < len(reps)-1 {
-				next := reps[i+1].FirstSeq
-				status += fmt.Sprintf("; sequence numbers %d-%d lost", r.LastSeq+1, next-1)
+			switch {
+			case r.LostFrom != 0:
+				status += fmt.Sprintf("; sequence numbers %d-%d lost", r.LostFrom, r.LostTo)
+			case i < len(reps)-1:
+				status += "; nothing lost: the next segment holds these records"
 			}
 		}
 		if i > 0 && r.Records > 0 && r.FirstSeq <= prevLast {
-			status += " (overlaps the previous segment: a compaction left it, replay skips the duplicates)"
+			status += " (overlaps the previous segment: a compaction or a retry after a failed write left it, replay skips the duplicates)"
 		}
 		fmt.Printf("%s: %d records, seq %d-%d, %d bytes: %s\n", r.Name, r.Records, r.FirstSeq, r.LastSeq, r.Bytes, status)
 		if r.LastSeq > prevLast {
