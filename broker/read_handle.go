@@ -113,6 +113,11 @@ func (c *conn) handleFrames(data []byte) ([]byte, error) {
 		}
 		h, ok, err := packet.ReadHeader(data, c.maxPacketSize())
 		if err != nil {
+			if c.state == stateNew && h.Type == packet.CONNECT && h.Size > 0 {
+				// A CONNECT over max_connect_packet_size (a will of 64 KiB
+				// is legal): 5.0 clients are told 0x95 Packet too large.
+				c.version = packet.PeekVersion(data[h.Size:])
+			}
 			return nil, err
 		}
 		if !ok || len(data) < h.Len() {
