@@ -34,18 +34,20 @@ type Broker struct {
 	log    *Logger
 	poller platform.Poller
 
-	listeners []*listener
-	conns     []*conn // by fd
-	nconns    int
-	sessions  map[string]*session
-	tree      topic.Tree[*session]
-	retained  topic.Retained[*message]
-	wheel     *wheel.Wheel
-	pool      ring.Pool
-	mem       int // queued + in-flight + retained bytes (memory_limit)
-	memUsers  int // sessions holding queued or in-flight bytes
-	retBytes  int // retained bytes
-	now       time.Time
+	listeners   []*listener
+	conns       []*conn // by fd
+	nconns      int
+	sessions    map[string]*session
+	tree        topic.Tree[*session]
+	retained    topic.Retained[*message]
+	wheel       *wheel.Wheel
+	pool        ring.Pool
+	mem         int // queued + in-flight + retained bytes (memory_limit)
+	memPeak     int // highest mem since memory was last returned to the kernel
+	lastRelease time.Time
+	memUsers    int // sessions holding queued or in-flight bytes
+	retBytes    int // retained bytes
+	now         time.Time
 
 	readBuf []byte
 	ps      packet.Packets // decode scratch: one packet is handled at a time

@@ -144,7 +144,7 @@ func TestPropertyFlood(t *testing.T) {
 	}
 	r := testutil.Dial(t, addr)
 	r.Send(packet.AppendConnect(nil, &packet.Connect{Version: packet.Version5, ClientID: []byte("p"), CleanStart: true, Props: props}))
-	r.ExpectReason(2*time.Second, -1) // over max_connect_packet_size: refused from the header
+	r.ExpectReason(2*time.Second, int(packet.PacketTooLarge)) // over max_connect_packet_size: refused from the header, answered 0x95
 	ok := connect(t, addr, "ok", packet.Version5, true, nil)
 	publish5(ok, "pf", 1, 1, "x", props) // 350 KB of properties after CONNECT is fine
 	if a := readAck(t, ok, packet.PUBACK); a.Reason != packet.NoMatchingSubscribers {

@@ -93,6 +93,7 @@ func (b *Broker) loop() error {
 			return errStop
 		}
 		b.wheel.Advance(b.now)
+		b.releaseMemory()
 		b.endTurn()
 	}
 }

@@ -13,6 +13,7 @@ type loopStats struct {
 	Dropped                        uint64
 	Drops                          [numDropReasons]uint64
 	Malformed                      uint64
+	MemoryReleases                 uint64 // freed memory returned to the kernel after a spike
 }
 
 // dropReason says why a message was not delivered to someone; each has its

@@ -93,6 +93,7 @@ func (b *Broker) publishSys() {
 		{"$SYS/broker/heap/maximum", u(st.heapMax)},
 		{"$SYS/broker/midge/memory/used", i(k.Memory)},
 		{"$SYS/broker/midge/memory/limit", i(k.MemoryLimit)},
+		{"$SYS/broker/midge/memory/released", u(k.MemoryReleases)},
 		{"$SYS/broker/midge/memory/retained", i(k.RetainedBytes)},
 		{"$SYS/broker/midge/malformed", u(k.Malformed)},
 	}
