@@ -91,6 +91,7 @@ func (b *Broker) publishSys() {
 		{"$SYS/broker/subscriptions/count", i(k.Subscriptions)},
 		{"$SYS/broker/heap/current", u(ms.HeapAlloc)},
 		{"$SYS/broker/heap/maximum", u(st.heapMax)},
+		{"$SYS/broker/midge/goroutines", i(runtime.NumGoroutine())},
 		{"$SYS/broker/midge/memory/used", i(k.Memory)},
 		{"$SYS/broker/midge/memory/limit", i(k.MemoryLimit)},
 		{"$SYS/broker/midge/memory/released", u(k.MemoryReleases)},
