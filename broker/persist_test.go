@@ -440,3 +440,25 @@ func TestPersistenceDiskFullRefusesInsteadOfDropping(t *testing.T) {
 		t.Fatalf("offline subscriber got %v, want the resent message", got)
 	}
 }
+
+// A durable session that was ended and made again (a clean start with an
+// expiry) is restored once: no second copy of it subscribed in the tree
+// after a restart, so a message is delivered once and nothing queues for a
+// ghost.
+func TestPersistenceRecreatedSessionRestoredOnce(t *testing.T) {
+	dir := t.TempDir()
+	b, addr := startStore(t, dir, nil, nil)
+	c := connect(t, addr, "again", packet.Version5, true, withExpiry(300))
+	subscribe(t, c, "r", 1)
+	c.Conn.Close()
+	c = connect(t, addr, "again", packet.Version5, true, withExpiry(300)) // ends the session, starts a new one
+	subscribe(t, c, "r", 1)
+	c.Conn.Close()
+	time.Sleep(100 * time.Millisecond)
+	b.Close()
+
+	b, addr = startStore(t, dir, nil, nil)
+	if k := b.Snapshot(); k.Sessions != 1 || k.Subscriptions != 1 {
+		t.Fatalf("after restart: %d sessions, %d subscriptions; want 1 and 1", k.Sessions, k.Subscriptions)
+	}
+}

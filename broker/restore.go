@@ -43,8 +43,8 @@ func (r *replay) restore(b *Broker) restored {
 	msgs := map[uint64]*message{}
 	for _, id := range r.order {
 		rs := r.sessions[id]
-		if rs == nil {
-			continue
+		if rs == nil || b.sessions[id] != nil {
+			continue // ended, or listed again after it was ended and made anew
 		}
 		s := newSession(b, id)
 		s.version, s.expiry, s.stored = rs.version, uint32(min(rs.expiry, maxExpiry-1)), true

@@ -114,6 +114,7 @@ max_queued_messages 1000
 	}
 	if stalled, _, err := rawDial(addr, "stalled", true); err == nil {
 		stalled.c.Write(packet.AppendSubscribe(nil, packet.SUBSCRIBE, 1, nil, []packet.Subscription{{Filter: []byte("soak/out"), QoS: 1}}, packet.Version311))
+		go keepAlive(stalled, deadline) // it pings but never reads: the broker stops reading it once its output is full
 		defer stalled.c.Close()
 	}
 	run("fan-out", func() error {
@@ -260,6 +261,7 @@ func soakReader(addr, id, filter string, qos byte, until time.Time, received *at
 	}
 	defer rc.c.Close()
 	rc.c.Write(packet.AppendSubscribe(nil, packet.SUBSCRIBE, 1, nil, []packet.Subscription{{Filter: []byte(filter), QoS: qos}}, packet.Version311))
+	go keepAlive(rc, until)
 	for time.Now().Before(until) {
 		h, body, err := rc.read(time.Until(until) + time.Second)
 		if err != nil {
@@ -273,6 +275,17 @@ func soakReader(addr, id, filter string, qos byte, until time.Time, received *at
 					rc.ack(packet.PUBACK, uint16(body[2+n])<<8|uint16(body[3+n]))
 				}
 			}
+		}
+	}
+}
+
+// keepAlive sends PINGREQ every 20 s (the keep alive is 60 s) until until
+// or the connection breaks; the responses are read, or not, by the owner.
+func keepAlive(rc *rawConn, until time.Time) {
+	for time.Now().Before(until) {
+		time.Sleep(20 * time.Second)
+		if _, err := rc.c.Write(packet.AppendPingreq(nil)); err != nil {
+			return
 		}
 	}
 }
@@ -361,6 +374,7 @@ func newSysWatch(addr string) *sysWatch {
 			return
 		}
 		rc.c.Write(packet.AppendSubscribe(nil, packet.SUBSCRIBE, 1, nil, []packet.Subscription{{Filter: []byte("$SYS/#")}}, packet.Version311))
+		go keepAlive(rc, time.Now().Add(24*time.Hour))
 		for {
 			h, body, err := rc.read(time.Hour)
 			if err != nil {
