@@ -87,6 +87,7 @@ type Broker struct {
 type listener struct {
 	b      *Broker
 	fd     int
+	fd6    int // local only mode: the [::1] socket beside 127.0.0.1 (-1: none)
 	addr   netip.AddrPort
 	path   string // a unix socket's, removed at close
 	cfg    config.Listener
@@ -108,7 +109,15 @@ func (l *listener) String() string {
 func (l *listener) OnTimer(*wheel.Timer) {
 	if l.paused {
 		l.paused = false
-		l.b.poller.Modify(l.fd, true, false)
+		l.watch(true)
+	}
+}
+
+// watch turns accepting on the listener's sockets on or off.
+func (l *listener) watch(on bool) {
+	l.b.poller.Modify(l.fd, on, false)
+	if l.fd6 >= 0 {
+		l.b.poller.Modify(l.fd6, on, false)
 	}
 }
 
@@ -197,7 +206,7 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 			p.Close()
 			return nil, err
 		}
-		l := &listener{b: b, fd: fd, addr: addr, path: lc.UnixSocket, cfg: lc, idx: uint8(len(b.listeners)), sec: secs[i]}
+		l := &listener{b: b, fd: fd, fd6: -1, addr: addr, path: lc.UnixSocket, cfg: lc, idx: uint8(len(b.listeners)), sec: secs[i]}
 		l.resume.Owner = l
 		b.listeners = append(b.listeners, l)
 		if err := b.openTLS(l); err != nil {
@@ -210,10 +219,31 @@ func NewWithOptions(cfg *config.Config, log *Logger, opts Options) (*Broker, err
 		} else {
 			log.Noticef("Opening ipv%d listen socket on %s.", ipVersion(addr), addr)
 		}
+		if cfg.LocalOnly && addr.Addr() == netip.AddrFrom4([4]byte{127, 0, 0, 1}) {
+			// Local only mode listens on both loopbacks, as Mosquitto 2.
+			l.fd6 = b.listenLoopback6(addr.Port())
+		}
 	}
 	b.openStore()
 	b.openHardware(opts)
 	return b, nil
+}
+
+// listenLoopback6 opens [::1]:port, or reports why not (a kernel without
+// IPv6) and returns -1.
+func (b *Broker) listenLoopback6(port uint16) int {
+	fd, addr, err := platform.Listen("::1", int(port), 0)
+	if err == nil {
+		if err = b.poller.Add(fd, true, false); err != nil {
+			platform.Close(fd)
+		}
+	}
+	if err != nil {
+		b.log.Noticef("Not listening on [::1]:%d: %v.", port, err)
+		return -1
+	}
+	b.log.Noticef("Opening ipv6 listen socket on %s.", addr)
+	return fd
 }
 
 func ipVersion(a netip.AddrPort) int {

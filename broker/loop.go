@@ -127,17 +127,17 @@ func (b *Broker) dispatch(ev platform.Event) {
 		return
 	}
 	for _, l := range b.listeners {
-		if l.fd == ev.Fd {
-			b.accept(l)
+		if l.fd == ev.Fd || l.fd6 == ev.Fd {
+			b.accept(l, ev.Fd)
 			return
 		}
 	}
 }
 
 // accept takes up to a bounded number of pending connections.
-func (b *Broker) accept(l *listener) {
+func (b *Broker) accept(l *listener, lfd int) {
 	for i := 0; i < 64; i++ {
-		fd, sa, err := platform.Accept(l.fd)
+		fd, sa, err := platform.Accept(lfd)
 		if err != nil {
 			switch {
 			case err == platform.ErrWouldBlock:
@@ -147,7 +147,7 @@ func (b *Broker) accept(l *listener) {
 				// rather than spin.
 				b.log.Warnf("accept on %s: %v; pausing this listener for 250ms", l, err)
 				l.paused = true
-				b.poller.Modify(l.fd, false, false)
+				l.watch(false)
 				b.wheel.Schedule(&l.resume, b.now, 250*time.Millisecond)
 			case platform.IsTemporary(err):
 				b.log.Debugf("accept on %s: %v", l, err)
@@ -232,6 +232,9 @@ func (b *Broker) closeListeners() {
 	for _, l := range b.listeners {
 		b.wheel.Stop(&l.resume)
 		platform.Close(l.fd)
+		if l.fd6 >= 0 {
+			platform.Close(l.fd6)
+		}
 		if l.path != "" {
 			os.Remove(l.path)
 		}

@@ -33,20 +33,37 @@ func backlogFrom(file string) int {
 	return min(n, MaxBacklog)
 }
 
-// Listen opens a non-blocking TCP listening socket on host:port ("" host =
-// all IPv4 addresses, "::" all addresses). It returns the fd and the bound
-// address (useful for port 0). A backlog <= 0 means ListenBacklog().
+// Listen opens a non-blocking TCP listening socket on host:port. The empty
+// host means every address, IPv6 and IPv4 (one dual-stack socket, as
+// Mosquitto listens when no address is given), or IPv4 alone where the
+// kernel has no IPv6; "::" is the same without the fallback, "0.0.0.0"
+// IPv4 only. It returns the fd and the bound address (useful for port 0).
+// A backlog <= 0 means ListenBacklog().
 func Listen(host string, port int, backlog int) (int, netip.AddrPort, error) {
 	if backlog <= 0 {
 		backlog = ListenBacklog()
 	}
-	ip := netip.IPv4Unspecified()
-	if host != "" {
-		var err error
-		if ip, err = resolve(host); err != nil {
-			return -1, netip.AddrPort{}, err
+	if host == "" {
+		fd, addr, err := listenOn(netip.IPv6Unspecified(), true, port, backlog)
+		if err == nil || !noIPv6(err) {
+			return fd, addr, err
 		}
+		return listenOn(netip.IPv4Unspecified(), false, port, backlog)
 	}
+	ip, err := resolve(host)
+	if err != nil {
+		return -1, netip.AddrPort{}, err
+	}
+	return listenOn(ip, host == "::", port, backlog)
+}
+
+// noIPv6 reports an error that means the kernel has no IPv6 (not built in,
+// or disabled on every interface).
+func noIPv6(err error) bool {
+	return errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.EPROTONOSUPPORT)
+}
+
+func listenOn(ip netip.Addr, dual bool, port, backlog int) (int, netip.AddrPort, error) {
 	var sa unix.Sockaddr
 	family := unix.AF_INET
 	if ip.Is4() || ip.Is4In6() {
@@ -60,8 +77,12 @@ func Listen(host string, port int, backlog int) (int, netip.AddrPort, error) {
 		return -1, netip.AddrPort{}, err
 	}
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
-	if family == unix.AF_INET6 && host == "::" {
-		unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0)
+	if family == unix.AF_INET6 {
+		v6only := 1
+		if dual {
+			v6only = 0
+		}
+		unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only)
 	}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)

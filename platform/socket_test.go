@@ -94,3 +94,26 @@ func TestListenUnixBacklog(t *testing.T) {
 	}
 	Close(fd)
 }
+
+// A listener with no address takes IPv6 and IPv4 on one socket, as
+// Mosquitto's `listener 1883` does.
+func TestListenWithoutAddressIsDualStack(t *testing.T) {
+	if _, err := os.Stat("/proc/net/if_inet6"); err != nil {
+		t.Skip("this kernel has no IPv6") // the fallback to IPv4 is what runs here
+	}
+	lfd, addr, err := Listen("", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Close(lfd)
+	if !addr.Addr().Is6() {
+		t.Fatalf("bound %s, want [::]", addr)
+	}
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(int(addr.Port()))), time.Second)
+		if err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+		c.Close()
+	}
+}
