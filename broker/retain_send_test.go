@@ -127,3 +127,61 @@ func TestRetainedBacklogNotStale(t *testing.T) {
 		}
 	}
 }
+
+// Two SUBSCRIBEs in a row, each with its subscription identifier, while
+// the first one's retained messages are still pending: each subscription
+// gets every retained message once, tagged with its own identifier.
+func TestRetainedBacklogTwoSubscribes(t *testing.T) {
+	const n = 2000
+	b, addr := testutil.StartBroker(t, smallBuffers)
+	retainedFlood(t, addr, n, 0, 100)
+	testutil.Eventually(t, 5*time.Second, "retained stored", func() bool { return b.Snapshot().RetainedMessages == n })
+	sub := connect(t, addr, "sub", packet.Version5, true, nil)
+	for i, f := range []string{"r/#", "#"} {
+		props := packet.Properties{SubIDs: packet.AppendSubscriptionID(nil, uint32(i+1))}
+		sub.Send(packet.AppendSubscribe(nil, packet.SUBSCRIBE, uint16(i+1), &props, []packet.Subscription{{Filter: []byte(f), QoS: 1}}, packet.Version5))
+	}
+	per := map[uint32]map[string]bool{1: {}, 2: {}}
+	subacks := 0
+	for {
+		h, body, err := sub.TryRead(time.Second)
+		if err != nil {
+			break
+		}
+		if h.Type == packet.SUBACK {
+			subacks++
+			continue
+		}
+		var p packet.Publish
+		if h.Type != packet.PUBLISH || packet.DecodePublish(&p, h.Flags, body, packet.Version5) != nil {
+			t.Fatalf("unexpected %s", h.Type)
+		}
+		id := p.Props.FirstSubscriptionID()
+		if per[id] == nil || per[id][string(p.Topic)] {
+			t.Fatalf("%s: subscription identifier %d, or a duplicate", p.Topic, id)
+		}
+		per[id][string(p.Topic)] = true
+	}
+	if subacks != 2 || len(per[1]) != n || len(per[2]) != n {
+		t.Fatalf("%d SUBACKs, %d and %d of %d retained messages", subacks, len(per[1]), len(per[2]), n)
+	}
+}
+
+// A subscriber that leaves with its backlog pending: the backlog and its
+// memory charge go with the connection.
+func TestRetainedBacklogDroppedOnDisconnect(t *testing.T) {
+	const n = 5000
+	b, addr := testutil.StartBroker(t, func(c *config.Config) {
+		smallBuffers(c)
+		c.MaxRetainedBytes = 32 << 20
+	})
+	retainedFlood(t, addr, n, 1, 2000)
+	testutil.Eventually(t, 5*time.Second, "retained stored", func() bool { return b.Snapshot().RetainedMessages == n })
+	sub := connect(t, addr, "sub", packet.Version311, true, nil)
+	subscribe(t, sub, "#", 1) // and never reads
+	sub.Conn.Close()
+	testutil.Eventually(t, 5*time.Second, "memory back to the retained store", func() bool {
+		k := b.Snapshot()
+		return k.Sessions == 1 && k.Memory == k.RetainedBytes
+	})
+}
