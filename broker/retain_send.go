@@ -38,8 +38,9 @@ const retEntrySize = 16
 // sendRetained lists the retained messages matching a new subscription for
 // paced delivery and starts sending them.
 func (b *Broker) sendRetained(s *session, filter []byte, opts topic.Options) {
-	x := s.conn.ext()
+	c := s.conn
 	b.retained.Match(filter, func(m *message) {
+		x := c.ext() // made only when something matches
 		if len(x.ret) >= b.cfg.MaxRetainedMessages || b.mem+retEntrySize > b.cfg.MemoryLimit {
 			b.drop(dropRetained)
 		} else {
