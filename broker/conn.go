@@ -232,6 +232,9 @@ func (c *conn) destroy() {
 	platform.Close(c.fd)
 	c.out.Release(&b.pool)
 	c.in = nil
+	if c.x != nil {
+		b.mem -= len(c.x.ret) * retEntrySize // the retained backlog goes with it
+	}
 	b.untrack(c)
 	c.ln.count--
 }
@@ -253,6 +256,7 @@ type connExt struct {
 	ws      *wsState          // WebSocket framing, on a websockets listener
 	cert    tlsIdentity       // the TLS client certificate, if any
 	login   *pendingLogin     // a CONNECT waiting for the credential verifier
+	ret     []retEntry        // retained messages still to send (retain_send.go)
 }
 
 // ext returns the connection's extension, making it on first use.

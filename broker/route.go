@@ -4,7 +4,6 @@ import (
 	"bytes"
 
 	"midge/broker/packet"
-	"midge/broker/topic"
 )
 
 // Routing: a publication (a client's PUBLISH, a will, a retained message for
@@ -175,25 +174,4 @@ func (b *Broker) deliver(s *session, topicName, payload []byte, qos byte, retain
 	}
 	_, rejected := s.enqueue(d)
 	return m, rejected
-}
-
-// sendRetained delivers the retained messages matching a new subscription;
-// expired ones are removed from the store on the way.
-func (b *Broker) sendRetained(s *session, filter []byte, opts topic.Options) {
-	var expired []*message
-	b.retained.Match(filter, func(m *message) {
-		if _, ok := remaining(m, b.now); !ok {
-			expired = append(expired, m)
-			return
-		}
-		var ids []uint32
-		if opts.SubID != 0 {
-			ids = []uint32{opts.SubID}
-		}
-		b.deliver(s, m.Topic, m.Payload, min(m.QoS, opts.QoS), true, &m.Props, ids, m)
-	})
-	for _, m := range expired {
-		b.drop(dropExpired)
-		b.clearRetained(m.Topic)
-	}
 }

@@ -140,8 +140,9 @@ func (s *session) newID() uint16 {
 }
 
 // pump moves queued messages to the client while the in-flight window
-// (messages and bytes) and the output buffer allow. Expired messages are
-// dropped on the way [MQTT-3.3.2-5].
+// (messages and bytes) and the output buffer allow, then the retained
+// messages still owed to new subscriptions (retain_send.go). Expired
+// messages are dropped on the way [MQTT-3.3.2-5].
 func (s *session) pump() {
 	c := s.conn
 	if c == nil || c.state != stateConnected {
@@ -161,6 +162,9 @@ func (s *session) pump() {
 		}
 		s.queue.pop()
 		s.uncharge(d.size, false)
+	}
+	if c.x != nil {
+		s.sendBacklog(c.x)
 	}
 }
 
