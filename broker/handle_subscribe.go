@@ -28,7 +28,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		if !shared {
 			filter, valid = sub.Filter, packet.ValidTopicFilter(sub.Filter)
 		}
-		if !valid || levels(filter) > b.cfg.MaxTopicLevels {
+		if !valid || len(sub.Filter) > b.cfg.MaxFilterLength || levels(filter) > b.cfg.MaxTopicLevels {
 			reasons = append(reasons, c.subFailure(packet.TopicFilterInvalid))
 			return
 		}
@@ -41,7 +41,8 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 			return
 		}
 		key := string(sub.Filter)
-		if _, have := s.subs[key]; !have && len(s.subs) >= b.cfg.MaxSubscriptionsPerClient {
+		_, have := s.subs[key]
+		if !have && (len(s.subs) >= b.cfg.MaxSubscriptionsPerClient || !s.chargeNewSub(sub.Filter)) {
 			reasons = append(reasons, c.subFailure(packet.QuotaExceeded))
 			return
 		}
@@ -108,6 +109,7 @@ func (c *conn) handleUnsubscribe(p *packet.Subscribe) error {
 			b.sysSubscribed(-1)
 		}
 		delete(s.subs, string(sub.Filter))
+		s.chargeSub(-subSize(sub.Filter))
 		b.storeSubDel(s, string(sub.Filter))
 		reasons = append(reasons, byte(packet.Success))
 		b.log.logf(logUnsubscribe, "%s %s", s.id, sub.Filter)

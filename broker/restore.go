@@ -68,6 +68,7 @@ func (r *replay) restore(b *Broker) restored {
 				s.subs = make(map[string]subscription)
 			}
 			s.subs[key] = rec
+			s.chargeSub(subSize(stored)) // charged even past the budget: restored state is kept
 		}
 		for _, mid := range rs.dorder {
 			dl := rs.dels[mid]

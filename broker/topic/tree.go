@@ -18,6 +18,7 @@ type Options struct {
 
 // Match is one subscriber a topic matched.
 type Match[K comparable] struct {
+	_       [0]func() // not comparable: no equality function is linked
 	Key     K
 	Options Options
 	Shared  bool // chosen from a $share group
