@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"unsafe"
+
 	"midge/broker/packet"
 	"midge/broker/topic"
 )
@@ -49,7 +51,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		granted := min(sub.QoS, byte(c.maxQoS())) // [MQTT-3.9.3-?] the server may grant less
 		opts := topic.Options{QoS: granted, NoLocal: sub.NoLocal, RetainAsPublished: sub.RetainAsPublished,
 			RetainHandling: sub.RetainHandling, SubID: subID}
-		stored := []byte(key)
+		stored := unsafe.Slice(unsafe.StringData(key), len(key)) // the tree's names are views of it too; never modified
 		rec := subscription{filter: stored, opts: opts}
 		if shared {
 			rec.group = stored[len("$share/") : len("$share/")+len(group)]

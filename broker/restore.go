@@ -4,6 +4,7 @@ package broker
 
 import (
 	"time"
+	"unsafe"
 
 	"midge/broker/packet"
 )
@@ -55,7 +56,7 @@ func (r *replay) restore(b *Broker) restored {
 			if !ok {
 				continue
 			}
-			stored := []byte(key)
+			stored := unsafe.Slice(unsafe.StringData(key), len(key)) // never modified: the tree keeps views of it
 			rec := subscription{filter: stored, opts: o}
 			if group, filter, shared, _ := packet.SplitShared(stored); shared {
 				rec.group, rec.filter = group, filter

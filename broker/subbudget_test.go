@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -109,4 +110,50 @@ func TestFilterLengthCap(t *testing.T) {
 			t.Fatalf("version %d: reasons %#x, want [%#x 0]", v, rc, want)
 		}
 	}
+}
+
+// What subscriptions really cost the heap, set against what the memory
+// budget charges for them: the charge must not be below the heap.
+func TestSubscriptionHeap(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		n    int
+		f    func(i int) string
+	}{
+		{"short", 2000, func(i int) string { return "home/room" + itoa(i%50) + "/sensor/" + itoa(i) }},
+		{"long", 200, func(i int) string { return "big/" + itoa(i) + "/" + strings.Repeat("x", 8000) }},
+	} {
+		b, addr := testutil.StartBroker(t, func(c *config.Config) { c.MaxSubscriptionsPerClient = 1 << 20; c.MaxFilterLength = 65535 })
+		r := connect(t, addr, "heap-"+tc.name, packet.Version311, true, nil)
+		filters := make([]string, tc.n)
+		filterBytes := 0
+		for i := range filters {
+			filters[i] = tc.f(i)
+			filterBytes += len(filters[i])
+		}
+		before := heapInUse()
+		for i := 0; i < tc.n; i += 100 {
+			for _, rc := range subscribeAll(t, r, packet.SUBSCRIBE, uint16(i+1), packet.Version311, filters[i:i+100]) {
+				if rc != 0 {
+					t.Fatalf("%s: refused %#x", tc.name, rc)
+				}
+			}
+		}
+		heap := heapInUse() - before
+		charged := b.Snapshot().Memory
+		t.Logf("%s: %d subscriptions, %d filter bytes: heap %d (%.0f per subscription, %.2f per filter byte), charged %d",
+			tc.name, tc.n, filterBytes, heap, float64(heap)/float64(tc.n), float64(heap)/float64(filterBytes), charged)
+		if charged < heap*9/10 {
+			t.Errorf("%s: charged %d bytes, heap grew %d", tc.name, charged, heap)
+		}
+		runtime.KeepAlive(filters)
+	}
+}
+
+func heapInUse() int {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return int(m.HeapAlloc)
 }

@@ -5,7 +5,10 @@
 // to the fan-out it needs.
 package topic
 
-import "bytes"
+import (
+	"bytes"
+	"unsafe"
+)
 
 // Options are the subscription options of one subscription.
 type Options struct {
@@ -61,6 +64,10 @@ func (t *Tree[K]) Len() int { return t.count }
 // Subscribe adds or replaces key's subscription to filter (a valid filter,
 // checked by the caller). For a shared subscription group is the share name
 // and filter the part after it. It reports whether the subscription existed.
+//
+// The tree keeps views of filter's and group's bytes as its level and group
+// names rather than copies (a long filter would otherwise be held twice):
+// the caller must never modify them afterwards.
 func (t *Tree[K]) Subscribe(group, filter []byte, key K, opts Options) (existed bool) {
 	n := &t.root
 	forLevels(filter, func(lvl []byte) {
@@ -69,7 +76,7 @@ func (t *Tree[K]) Subscribe(group, filter []byte, key K, opts Options) (existed 
 			if n.children == nil {
 				n.children = make(map[string]*node[K])
 			}
-			c = &node[K]{parent: n, name: string(lvl)}
+			c = &node[K]{parent: n, name: view(lvl)}
 			n.children[c.name] = c
 		}
 		n = c
@@ -82,7 +89,7 @@ func (t *Tree[K]) Subscribe(group, filter []byte, key K, opts Options) (existed 
 		g := n.shared[string(group)]
 		if g == nil {
 			g = &shareGroup[K]{}
-			n.shared[string(group)] = g
+			n.shared[view(group)] = g
 		}
 		list = &g.members
 	}
@@ -238,3 +245,6 @@ func (t *Tree[K]) Walk(fn func(filter string, key K, opts Options)) {
 	}
 	walk(&t.root, "")
 }
+
+// view is b as a string without a copy; b must never change afterwards.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
