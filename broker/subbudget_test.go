@@ -157,3 +157,25 @@ func heapInUse() int {
 	runtime.ReadMemStats(&m)
 	return int(m.HeapAlloc)
 }
+
+// Subscriptions restored from the store at start are charged too, and
+// given back when the restored session is taken over by a clean start.
+func TestSubscriptionChargeRestored(t *testing.T) {
+	dir := t.TempDir()
+	b, addr := startStore(t, dir, nil, nil)
+	sub := connect(t, addr, "keep", packet.Version311, false, nil)
+	subscribe(t, sub, "p/#", 1)
+	subscribe(t, sub, "q/"+strings.Repeat("x", 500), 1)
+	want := b.Snapshot().Memory
+	if want < 500 {
+		t.Fatalf("memory %d after two subscriptions", want)
+	}
+	sub.Conn.Close()
+	b.Close()
+	b, addr = startStore(t, dir, nil, nil)
+	if got := b.Snapshot().Memory; got != want {
+		t.Fatalf("memory %d after restore, %d before", got, want)
+	}
+	connect(t, addr, "keep", packet.Version311, true, nil) // clean session: the old one ends
+	testutil.Eventually(t, 5*time.Second, "restored subscriptions uncharged", func() bool { return b.Snapshot().Memory == 0 })
+}
