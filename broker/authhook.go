@@ -10,6 +10,7 @@ import (
 
 // Client is who an AuthHook decides about.
 type Client struct {
+	_         [0]func() // not comparable: no equality function in the binary
 	ID        string
 	Username  string         // "" when the client gave none
 	Anonymous bool           // connected without a user name

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"unsafe"
+
 	"midge/broker/packet"
 	"midge/broker/topic"
 )
@@ -28,7 +30,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		if !shared {
 			filter, valid = sub.Filter, packet.ValidTopicFilter(sub.Filter)
 		}
-		if !valid || levels(filter) > b.cfg.MaxTopicLevels {
+		if !valid || len(sub.Filter) > b.cfg.MaxFilterLength || levels(filter) > b.cfg.MaxTopicLevels {
 			reasons = append(reasons, c.subFailure(packet.TopicFilterInvalid))
 			return
 		}
@@ -41,14 +43,15 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 			return
 		}
 		key := string(sub.Filter)
-		if _, have := s.subs[key]; !have && len(s.subs) >= b.cfg.MaxSubscriptionsPerClient {
+		_, have := s.subs[key]
+		if !have && (len(s.subs) >= b.cfg.MaxSubscriptionsPerClient || !s.chargeNewSub(sub.Filter)) {
 			reasons = append(reasons, c.subFailure(packet.QuotaExceeded))
 			return
 		}
 		granted := min(sub.QoS, byte(c.maxQoS())) // [MQTT-3.9.3-?] the server may grant less
 		opts := topic.Options{QoS: granted, NoLocal: sub.NoLocal, RetainAsPublished: sub.RetainAsPublished,
 			RetainHandling: sub.RetainHandling, SubID: subID}
-		stored := []byte(key)
+		stored := unsafe.Slice(unsafe.StringData(key), len(key)) // the tree's names are views of it too; never modified
 		rec := subscription{filter: stored, opts: opts}
 		if shared {
 			rec.group = stored[len("$share/") : len("$share/")+len(group)]
@@ -108,6 +111,7 @@ func (c *conn) handleUnsubscribe(p *packet.Subscribe) error {
 			b.sysSubscribed(-1)
 		}
 		delete(s.subs, string(sub.Filter))
+		s.chargeSub(-subSize(sub.Filter))
 		b.storeSubDel(s, string(sub.Filter))
 		reasons = append(reasons, byte(packet.Success))
 		b.log.logf(logUnsubscribe, "%s %s", s.id, sub.Filter)

@@ -4,6 +4,7 @@ package broker
 
 import (
 	"time"
+	"unsafe"
 
 	"midge/broker/packet"
 )
@@ -55,7 +56,7 @@ func (r *replay) restore(b *Broker) restored {
 			if !ok {
 				continue
 			}
-			stored := []byte(key)
+			stored := unsafe.Slice(unsafe.StringData(key), len(key)) // never modified: the tree keeps views of it
 			rec := subscription{filter: stored, opts: o}
 			if group, filter, shared, _ := packet.SplitShared(stored); shared {
 				rec.group, rec.filter = group, filter
@@ -68,6 +69,7 @@ func (r *replay) restore(b *Broker) restored {
 				s.subs = make(map[string]subscription)
 			}
 			s.subs[key] = rec
+			s.chargeSub(subSize(stored)) // charged even past the budget: restored state is kept
 		}
 		for _, mid := range rs.dorder {
 			dl := rs.dels[mid]

@@ -21,7 +21,8 @@ type session struct {
 	timer           wheel.Timer
 	willDue, expDue int64
 
-	subs map[string]subscription // by full filter (shared ones with their $share prefix)
+	subs   map[string]subscription // by full filter (shared ones with their $share prefix)
+	sBytes int                     // memory budget charged for subs (budget.go)
 
 	queue    dqueue // waiting for an in-flight slot or output room
 	inflight map[uint16]*delivery
@@ -256,6 +257,7 @@ func (s *session) clearSubscriptions() {
 		}
 	}
 	s.subs = nil
+	s.chargeSub(-s.sBytes)
 }
 
 // sortedInflight returns s's in-flight deliveries in the order they were sent.

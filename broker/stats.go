@@ -29,11 +29,13 @@ const (
 	dropRetained                       // max_retained_messages or max_retained_bytes
 	dropSlowConsumer                   // QoS 0 for a client whose buffer and queue are full
 	dropStoreFull                      // max_store_bytes reached, or the store is failing
+	dropSubMemory                      // a subscription refused: memory_limit or the client's share
 	numDropReasons
 )
 
 var dropNames = [numDropReasons]string{"queue_full", "memory_limit", "packet_too_large",
-	"message_size_limit", "expired", "retained_limit", "slow_consumer", "store_full"}
+	"message_size_limit", "expired", "retained_limit", "slow_consumer", "store_full",
+	"subscription_memory"}
 
 func (b *Broker) drop(r dropReason) {
 	b.stats.Dropped++

@@ -50,6 +50,7 @@ type Config struct {
 	MaxTopicAlias             int    `toml:"max_topic_alias" reload:"yes" comment:"inbound topic aliases per 5.0 client"`
 	UpgradeOutgoingQoS        bool   `toml:"upgrade_outgoing_qos" reload:"yes"`
 	MaxSubscriptionsPerClient int    `toml:"max_subscriptions_per_client" reload:"yes"`
+	MaxFilterLength           int    `toml:"max_filter_length" reload:"yes" comment:"longest topic filter accepted in SUBSCRIBE, bytes"`
 	MaxRetainedMessages       int    `toml:"max_retained_messages" reload:"yes"`
 	MaxRetainedBytes          int    `toml:"max_retained_bytes" reload:"yes"`
 	MemoryLimit               int    `toml:"memory_limit" reload:"yes" comment:"queued + in-flight + retained bytes, all clients"`
@@ -436,6 +437,7 @@ func (c *Config) Validate() error {
 	positive("max_inflight_bytes", c.MaxInflightBytes, 1<<30)
 	positive("max_queued_bytes", c.MaxQueuedBytes, 1<<30)
 	positive("max_subscriptions_per_client", c.MaxSubscriptionsPerClient, 1<<20)
+	positive("max_filter_length", c.MaxFilterLength, 65535)
 	positive("max_retained_messages", c.MaxRetainedMessages, 1<<24)
 	positive("max_retained_bytes", c.MaxRetainedBytes, 1<<30)
 	positive("memory_limit", c.MemoryLimit, math.MaxInt32)

@@ -29,6 +29,7 @@ func defaultLiteral() *Config {
 		MaxQoS:                    2,
 		MaxTopicAlias:             10,
 		MaxSubscriptionsPerClient: 1000,
+		MaxFilterLength:           1024,
 		MaxRetainedMessages:       10000,
 		MaxRetainedBytes:          16777216,
 		MemoryLimit:               67108864,

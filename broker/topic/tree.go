@@ -5,7 +5,10 @@
 // to the fan-out it needs.
 package topic
 
-import "bytes"
+import (
+	"bytes"
+	"unsafe"
+)
 
 // Options are the subscription options of one subscription.
 type Options struct {
@@ -18,6 +21,7 @@ type Options struct {
 
 // Match is one subscriber a topic matched.
 type Match[K comparable] struct {
+	_       [0]func() // not comparable: no equality function is linked
 	Key     K
 	Options Options
 	Shared  bool // chosen from a $share group
@@ -60,6 +64,10 @@ func (t *Tree[K]) Len() int { return t.count }
 // Subscribe adds or replaces key's subscription to filter (a valid filter,
 // checked by the caller). For a shared subscription group is the share name
 // and filter the part after it. It reports whether the subscription existed.
+//
+// The tree keeps views of filter's and group's bytes as its level and group
+// names rather than copies (a long filter would otherwise be held twice):
+// the caller must never modify them afterwards.
 func (t *Tree[K]) Subscribe(group, filter []byte, key K, opts Options) (existed bool) {
 	n := &t.root
 	forLevels(filter, func(lvl []byte) {
@@ -68,7 +76,7 @@ func (t *Tree[K]) Subscribe(group, filter []byte, key K, opts Options) (existed 
 			if n.children == nil {
 				n.children = make(map[string]*node[K])
 			}
-			c = &node[K]{parent: n, name: string(lvl)}
+			c = &node[K]{parent: n, name: view(lvl)}
 			n.children[c.name] = c
 		}
 		n = c
@@ -81,7 +89,7 @@ func (t *Tree[K]) Subscribe(group, filter []byte, key K, opts Options) (existed 
 		g := n.shared[string(group)]
 		if g == nil {
 			g = &shareGroup[K]{}
-			n.shared[string(group)] = g
+			n.shared[view(group)] = g
 		}
 		list = &g.members
 	}
@@ -237,3 +245,6 @@ func (t *Tree[K]) Walk(fn func(filter string, key K, opts Options)) {
 	}
 	walk(&t.root, "")
 }
+
+// view is b as a string without a copy; b must never change afterwards.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
