@@ -71,12 +71,18 @@ func DecodeConnect(p *Connect, body []byte) error {
 	if p.Version == Version5 {
 		c.properties(&p.Props, CONNECT)
 	}
-	p.ClientID = c.str("client identifier")
+	// Control characters in the id: 0x85 in 5.0; 3.x has no return code
+	// for a malformed id, the connection is closed (Mosquitto does both).
+	idErr := ErrMalformed
+	if p.Version == Version5 {
+		idErr = ErrClientID
+	}
+	p.ClientID = c.text("client identifier", idErr)
 	if p.WillFlag {
 		if p.Version == Version5 {
 			c.properties(&p.WillProps, willProps)
 		}
-		p.WillTopic = c.str("will topic")
+		p.WillTopic = c.text("will topic", ErrMalformed)
 		if c.err == nil && !ValidTopicName(p.WillTopic) {
 			return fieldErr(CONNECT, "will topic", ErrTopicName)
 		}
@@ -86,7 +92,7 @@ func DecodeConnect(p *Connect, body []byte) error {
 		}
 	}
 	if p.UsernameFlag {
-		p.Username = c.str("user name")
+		p.Username = c.text("user name", ErrMalformed)
 	}
 	if p.PasswordFlag {
 		p.Password = c.binary("password")

@@ -21,8 +21,9 @@ type Subscription struct {
 }
 
 // DecodeSubscribe decodes the body of a SUBSCRIBE or UNSUBSCRIBE. The
-// structure of every entry is checked; whether each filter is a valid
-// topic filter is left to the caller, which in 5.0 answers per filter.
+// structure of every entry is checked, and a filter with control characters
+// refuses the packet (ErrMalformed, as Mosquitto); whether each filter is a
+// valid topic filter is left to the caller, which in 5.0 answers per filter.
 func DecodeSubscribe(p *Subscribe, t Type, body []byte, version byte) error {
 	*p = Subscribe{Type: t, version: version}
 	c := cursor{b: body, t: t}
@@ -38,7 +39,7 @@ func DecodeSubscribe(p *Subscribe, t Type, body []byte, version byte) error {
 	}
 	p.List = c.b
 	for len(c.b) > 0 && c.err == nil {
-		c.str("topic filter")
+		c.text("topic filter", ErrMalformed) // control characters refused as Mosquitto does
 		if t == SUBSCRIBE {
 			o := c.byte1("subscription options")
 			if c.err != nil {
