@@ -90,3 +90,22 @@ func TestControlCharactersRefused(t *testing.T) {
 		}
 	}
 }
+
+// An empty topic filter closes the connection [MQTT-4.7.3-1]: DISCONNECT
+// 0x82 in 5.0, not a SUBACK failure code for that filter.
+func TestEmptyTopicFilterIsProtocolError(t *testing.T) {
+	_, addr := testutil.StartBroker(t, nil)
+	var cases []refusedCase
+	for _, v := range []byte{packet.Version311, packet.Version5} {
+		want := -1
+		if v == packet.Version5 {
+			want = 0x82
+		}
+		subs := []packet.Subscription{{Filter: []byte("a")}, {Filter: nil}}
+		cases = append(cases,
+			refusedCase{fmt.Sprintf("v%d SUBSCRIBE", v), v, packet.AppendSubscribe(nil, packet.SUBSCRIBE, 1, nil, subs, v), want},
+			refusedCase{fmt.Sprintf("v%d UNSUBSCRIBE", v), v, packet.AppendSubscribe(nil, packet.UNSUBSCRIBE, 1, nil, subs, v), want},
+		)
+	}
+	runRefused(t, addr, cases)
+}
