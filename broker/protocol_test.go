@@ -109,3 +109,64 @@ func TestEmptyTopicFilterIsProtocolError(t *testing.T) {
 	}
 	runRefused(t, addr, cases)
 }
+
+// An acknowledgement of the wrong kind for an id in flight closes the
+// connection (DISCONNECT 0x82 in 5.0); one for an id not in flight does not.
+func TestWrongAcknowledgementIsProtocolError(t *testing.T) {
+	_, addr := testutil.StartBroker(t, nil)
+	cases := []struct {
+		name  string
+		qos   byte
+		first packet.Type // sent after the PUBLISH arrives (0: none)
+		wrong packet.Type
+	}{
+		{"PUBREC for QoS 1", 1, 0, packet.PUBREC},
+		{"PUBCOMP for QoS 1", 1, 0, packet.PUBCOMP},
+		{"PUBACK for QoS 2", 2, 0, packet.PUBACK},
+		{"PUBCOMP before PUBREC", 2, 0, packet.PUBCOMP},
+		{"PUBACK after PUBREC", 2, packet.PUBREC, packet.PUBACK},
+	}
+	for _, v := range []byte{packet.Version311, packet.Version5} {
+		for i, tc := range cases {
+			t.Run(fmt.Sprintf("v%d %s", v, tc.name), func(t *testing.T) {
+				id := fmt.Sprintf("w%d-%d", v, i)
+				sub := connect(t, addr, id, v, true, nil)
+				subscribe(t, sub, id, tc.qos)
+				pub := connect(t, addr, id+"p", v, true, nil)
+				publish(pub, id, tc.qos, 1, false, "x")
+				m := sub.ReadPublish(2 * time.Second)
+				if tc.first != 0 {
+					ack(sub, tc.first, m.PacketID)
+					if h, _ := sub.Read(2 * time.Second); h.Type != packet.PUBREL {
+						t.Fatalf("expected PUBREL, got %s", h.Type)
+					}
+				}
+				ack(sub, tc.wrong, m.PacketID)
+				want := -1
+				if v == packet.Version5 {
+					want = 0x82
+				}
+				sub.ExpectReason(2*time.Second, want)
+			})
+		}
+		t.Run(fmt.Sprintf("v%d ids not in flight", v), func(t *testing.T) {
+			r := connect(t, addr, fmt.Sprintf("n%d", v), v, true, nil)
+			ack(r, packet.PUBACK, 7)
+			ack(r, packet.PUBCOMP, 7)
+			ack(r, packet.PUBREC, 8)
+			h, body := r.Read(2 * time.Second)
+			if h.Type != packet.PUBREL || (v == packet.Version5 && (len(body) < 3 || body[2] != 0x92)) {
+				t.Fatalf("PUBREC for an unknown id: %s % x", h.Type, body)
+			}
+			ack(r, packet.PUBREL, 9)
+			h, body = r.Read(2 * time.Second)
+			if h.Type != packet.PUBCOMP || (v == packet.Version5 && (len(body) < 3 || body[2] != 0x92)) {
+				t.Fatalf("PUBREL for an unknown id: %s % x", h.Type, body)
+			}
+			r.Send(packet.AppendPingreq(nil))
+			if h, _ := r.Read(2 * time.Second); h.Type != packet.PINGRESP {
+				t.Fatalf("no PINGRESP, got %s", h.Type)
+			}
+		})
+	}
+}
