@@ -170,3 +170,52 @@ func TestWrongAcknowledgementIsProtocolError(t *testing.T) {
 		})
 	}
 }
+
+// Publishing to a topic reserved to the broker is refused with 0x87 on 5.0
+// (3.1.1 has no negative acknowledgement: acknowledged and dropped), and
+// nobody receives it. A Reason String goes only with an error code, and
+// only when the client allows problem information.
+func TestReservedTopicsAndReasonStrings(t *testing.T) {
+	_, addr := testutil.StartBroker(t, nil)
+	watch := connect(t, addr, "watch", packet.Version5, true, nil)
+	subscribe(t, watch, "#", 2)
+	subscribe(t, watch, "$SYS/x/#", 2)
+	subscribe(t, watch, "$CONTROL/#", 2)
+	for _, v := range []byte{packet.Version311, packet.Version5} {
+		for _, noInfo := range []bool{false, true} {
+			r := connect(t, addr, fmt.Sprintf("p%d%v", v, noInfo), v, true, func(p *packet.Connect) {
+				if noInfo && v == packet.Version5 {
+					p.Props.Set(packet.PropRequestProblemInfo)
+					p.Props.RequestProblemInfo = 0
+				}
+			})
+			for i, topic := range []string{"$SYS/x/y", "$share/g/t", "$CONTROL/dynamic-security/v1"} {
+				qos := byte(1 + i%2)
+				publish(r, topic, qos, uint16(i+1), false, "x")
+				a := readAck(t, r, []packet.Type{packet.PUBACK, packet.PUBREC}[qos-1])
+				want := packet.ReasonCode(packet.NotAuthorized)
+				if v != packet.Version5 {
+					want = packet.Success
+				}
+				hasText := a.Props.Has(packet.PropReasonString)
+				if a.Reason != want || hasText != (v == packet.Version5 && !noInfo) {
+					t.Fatalf("v%d %s: %s 0x%02x reason string %v", v, topic, a.Type, byte(a.Reason), hasText)
+				}
+				if qos == 2 && v != packet.Version5 {
+					ack(r, packet.PUBREL, uint16(i+1))
+					readAck(t, r, packet.PUBCOMP)
+				}
+			}
+			if v == packet.Version5 {
+				// 0x10 No matching subscribers is a success: no Reason String.
+				publish(r, "$nobody", 1, 9, false, "x")
+				if a := readAck(t, r, packet.PUBACK); a.Reason != packet.NoMatchingSubscribers || a.Props.Has(packet.PropReasonString) {
+					t.Fatalf("0x10: 0x%02x reason string %v", byte(a.Reason), a.Props.Has(packet.PropReasonString))
+				}
+			}
+		}
+	}
+	if h, body, err := watch.TryRead(200 * time.Millisecond); err == nil {
+		t.Fatalf("a reserved topic was delivered: %s % x", h.Type, body)
+	}
+}
