@@ -219,3 +219,46 @@ func TestReservedTopicsAndReasonStrings(t *testing.T) {
 		t.Fatalf("a reserved topic was delivered: %s % x", h.Type, body)
 	}
 }
+
+// A 3.1 (MQIsdp) CONNECT with the reserved connect flag or fixed-header
+// flags set is accepted, as Mosquitto accepts it; 3.1.1 and 5.0 are not.
+func TestV31ConnectLeniency(t *testing.T) {
+	_, addr := testutil.StartBroker(t, nil)
+	for _, tc := range []struct {
+		v           byte
+		reserved    bool
+		headerFlags byte
+		ok          bool
+	}{
+		{packet.Version31, true, 0, true},
+		{packet.Version31, false, 0x0f, true},
+		{packet.Version31, true, 0x02, true},
+		{packet.Version311, true, 0, false},
+		{packet.Version311, false, 0x02, false},
+		{packet.Version5, false, 0x02, false},
+	} {
+		b := packet.AppendConnect(nil, &packet.Connect{Version: tc.v, ClientID: []byte("l"), CleanStart: true, KeepAlive: 60})
+		b[0] |= tc.headerFlags
+		if tc.reserved {
+			i := 2 + 2 + 6 + 1 // header, name length, "MQIsdp", level
+			if tc.v != packet.Version31 {
+				i -= 2
+			}
+			b[i] |= 0x01
+		}
+		r := testutil.Dial(t, addr)
+		r.Send(b)
+		if !tc.ok {
+			want := -1
+			if tc.v == packet.Version5 {
+				want = 0x81
+			}
+			r.ExpectReason(2*time.Second, want)
+			continue
+		}
+		h, body := r.Read(2 * time.Second)
+		if h.Type != packet.CONNACK || len(body) != 2 || body[1] != 0 {
+			t.Fatalf("%+v: %s % x", tc, h.Type, body)
+		}
+	}
+}

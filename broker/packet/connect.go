@@ -49,7 +49,7 @@ func DecodeConnect(p *Connect, body []byte) error {
 	if c.err != nil {
 		return c.err
 	}
-	if flags&0x01 != 0 { // [MQTT-3.1.2-3] reserved flag
+	if flags&0x01 != 0 && p.Version != Version31 { // [MQTT-3.1.2-3] reserved flag; 3.1 has no such rule
 		return fieldErr(CONNECT, "connect flags", ErrMalformed)
 	}
 	p.CleanStart = flags&0x02 != 0
@@ -101,6 +101,16 @@ func DecodeConnect(p *Connect, body []byte) error {
 		c.fail("trailing bytes", ErrMalformed)
 	}
 	return c.err
+}
+
+// CheckConnectFlags checks the fixed-header flags of a decoded CONNECT:
+// zero [MQTT-2.1.3-1], except that 3.1 (MQIsdp) clients are let through as
+// Mosquitto lets them.
+func CheckConnectFlags(p *Connect, flags byte) error {
+	if flags != 0 && p.Version != Version31 {
+		return fieldErr(CONNECT, "fixed header flags", ErrMalformed)
+	}
+	return nil
 }
 
 // AppendConnect appends an encoded CONNECT packet.
