@@ -262,3 +262,59 @@ func TestV31ConnectLeniency(t *testing.T) {
 		}
 	}
 }
+
+// CONNACK properties come in Mosquitto's order: Topic Alias Maximum,
+// Server Keep Alive, Assigned Client Identifier, Authentication Method and
+// Data, Retain Available, Maximum Packet Size, Receive Maximum, Maximum QoS.
+func TestConnackPropertyOrder(t *testing.T) {
+	_, addr := testutil.StartBroker(t, func(c *config.Config) {
+		c.MaxKeepalive = 30
+		c.RetainAvailable = false
+	})
+	r := testutil.Dial(t, addr)
+	r.Send(packet.AppendConnect(nil, &packet.Connect{Version: packet.Version5, CleanStart: true, KeepAlive: 60}))
+	h, body := r.Read(2 * time.Second)
+	if h.Type != packet.CONNACK || len(body) < 3 || body[1] != 0 {
+		t.Fatalf("%s % x", h.Type, body)
+	}
+	// Walk the properties (all fixed-size or two-byte-length strings here).
+	var ids []byte
+	b := body[3:]
+	for len(b) > 0 {
+		id := b[0]
+		ids = append(ids, id)
+		switch id {
+		case packet.PropRetainAvailable, packet.PropMaximumQoS, packet.PropWildcardSubAvailable,
+			packet.PropSubIDAvailable, packet.PropSharedSubAvailable:
+			b = b[2:]
+		case packet.PropTopicAliasMaximum, packet.PropServerKeepAlive, packet.PropReceiveMaximum:
+			b = b[3:]
+		case packet.PropMaximumPacketSize, packet.PropSessionExpiry:
+			b = b[5:]
+		default:
+			b = b[3+(int(b[1])<<8|int(b[2])):]
+		}
+	}
+	rank := map[byte]int{}
+	for i, id := range []byte{packet.PropTopicAliasMaximum, packet.PropServerKeepAlive, packet.PropAssignedClientID,
+		packet.PropAuthMethod, packet.PropAuthData, packet.PropRetainAvailable, packet.PropMaximumPacketSize,
+		packet.PropReceiveMaximum, packet.PropMaximumQoS} {
+		rank[id] = i + 1
+	}
+	last, seen := 0, 0
+	for _, id := range ids {
+		r, ok := rank[id]
+		if !ok {
+			r = 100 // the others come after Mosquitto's
+		} else {
+			seen++
+		}
+		if r < last {
+			t.Fatalf("CONNACK property order % x", ids)
+		}
+		last = r
+	}
+	if ids[0] != packet.PropTopicAliasMaximum || seen < 4 {
+		t.Fatalf("CONNACK properties % x", ids)
+	}
+}

@@ -218,7 +218,28 @@ func AppendConnack(dst []byte, p *Connack, version byte) []byte {
 	}
 	dst = append(dst, f, p.Reason)
 	if version == Version5 {
-		dst = appendProps(dst, &p.Props, pl)
+		dst = appendConnackProps(dst, &p.Props, pl)
 	}
 	return dst
+}
+
+// connackOrder is the order Mosquitto 2 writes its CONNACK properties in
+// (handle_connect.c adds the first five, send_connack.c the rest); any
+// other property follows in midge's usual order. Clients that compare
+// CONNACKs byte for byte, as Mosquitto's own tests do, see the same bytes.
+var connackOrder = [...]byte{PropTopicAliasMaximum, PropServerKeepAlive, PropAssignedClientID,
+	PropAuthMethod, PropAuthData, PropRetainAvailable, PropMaximumPacketSize,
+	PropReceiveMaximum, PropMaximumQoS}
+
+func appendConnackProps(dst []byte, p *Properties, n int) []byte {
+	dst = AppendVarint(dst, uint32(n))
+	one := *p
+	one.User, one.SubIDs = nil, nil
+	rest := *p
+	for _, id := range connackOrder {
+		one.Present = p.Present & bit(id)
+		rest.Present &^= bit(id)
+		dst = appendPropsBody(dst, &one)
+	}
+	return appendPropsBody(dst, &rest)
 }
