@@ -318,3 +318,32 @@ func TestConnackPropertyOrder(t *testing.T) {
 		t.Fatalf("CONNACK properties % x", ids)
 	}
 }
+
+// A 3.1 CONNACK has no session present flag: 20 02 00 rc, even when the
+// session was kept.
+func TestV31ConnackHasNoSessionPresent(t *testing.T) {
+	_, addr := testutil.StartBroker(t, nil)
+	for i, want := range [][]byte{{0, 0}, {0, 0}} {
+		r := testutil.Dial(t, addr)
+		r.Send(packet.AppendConnect(nil, &packet.Connect{Version: packet.Version31, ClientID: []byte("old"), KeepAlive: 60}))
+		h, body := r.Read(2 * time.Second)
+		if h.Type != packet.CONNACK || string(body) != string(want) {
+			t.Fatalf("connect %d: %s % x", i, h.Type, body)
+		}
+		if i == 0 {
+			subscribe(t, r, "keep", 1)
+		}
+		r.Conn.Close()
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The same for 3.1.1 sets the flag on the second connect.
+	for i, want := range [][]byte{{0, 0}, {1, 0}} {
+		r := testutil.Dial(t, addr)
+		r.Send(packet.AppendConnect(nil, &packet.Connect{Version: packet.Version311, ClientID: []byte("new"), KeepAlive: 60}))
+		if _, body := r.Read(2 * time.Second); string(body) != string(want) {
+			t.Fatalf("3.1.1 connect %d: % x", i, body)
+		}
+		r.Conn.Close()
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -213,7 +213,7 @@ func AppendConnack(dst []byte, p *Connack, version byte) []byte {
 	}
 	dst = AppendHeader(dst, CONNACK, 0, n)
 	var f byte
-	if p.SessionPresent {
+	if p.SessionPresent && version != Version31 { // 3.1 has no session present flag
 		f = 1
 	}
 	dst = append(dst, f, p.Reason)
