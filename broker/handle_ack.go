@@ -3,34 +3,20 @@ package broker
 import "midge/broker/packet"
 
 // handleAck completes the QoS 1 and QoS 2 flows in both directions.
+//
+// An acknowledgement of the wrong kind for a packet id the broker has in
+// flight is a protocol error, as in Mosquitto: PUBACK for a QoS 2 id,
+// PUBREC for a QoS 1 id, PUBCOMP for an id not waiting for it. One for an
+// id not in flight is a late duplicate and is ignored (PUBACK, PUBCOMP) or
+// answered with 0x92 Packet identifier not found (PUBREC, PUBREL), as the
+// spec asks. PUBREL acknowledges the client's own QoS 2 PUBLISH: its ids are
+// not the broker's, and every one the broker knows is at the PUBREC stage,
+// so an unknown one is answered PUBCOMP 0x92 (a PUBREL repeated after a
+// reconnect is legitimate) and never closes the connection.
 func (c *conn) handleAck(a *packet.Ack) error {
 	s := c.sess
-	switch a.Type {
-	case packet.PUBACK:
-		if d := s.inflight[a.PacketID]; d != nil && d.state == waitPuback {
-			s.settle(a.PacketID)
-			s.pump()
-		}
-	case packet.PUBREC:
-		d := s.inflight[a.PacketID]
-		if d == nil || d.state != waitPubrec {
-			rel := packet.Ack{Type: packet.PUBREL, PacketID: a.PacketID}
-			if d == nil {
-				rel.Reason = packet.PacketIdentifierNotFound
-			}
-			c.sendAck(&rel, c.b.storeSeq())
-			return nil
-		}
-		if a.Reason >= 0x80 { // 5.0: the receiver refused it; the flow ends
-			s.settle(a.PacketID)
-			s.pump()
-			return nil
-		}
-		d.state = waitPubcomp
-		c.b.storeSent(s, d)
-		rel := packet.Ack{Type: packet.PUBREL, PacketID: a.PacketID}
-		c.sendAck(&rel, c.b.storeSeq())
-	case packet.PUBREL:
+	d := s.inflight[a.PacketID]
+	if a.Type == packet.PUBREL {
 		comp := packet.Ack{Type: packet.PUBCOMP, PacketID: a.PacketID}
 		if _, ok := s.recvQoS2[a.PacketID]; ok {
 			delete(s.recvQoS2, a.PacketID)
@@ -39,11 +25,30 @@ func (c *conn) handleAck(a *packet.Ack) error {
 			comp.Reason = packet.PacketIdentifierNotFound
 		}
 		c.sendAck(&comp, c.b.storeSeq())
-	case packet.PUBCOMP:
-		if d := s.inflight[a.PacketID]; d != nil && d.state == waitPubcomp {
-			s.settle(a.PacketID)
-			s.pump()
+		return nil
+	}
+	if d == nil {
+		if a.Type == packet.PUBREC {
+			rel := packet.Ack{Type: packet.PUBREL, PacketID: a.PacketID, Reason: packet.PacketIdentifierNotFound}
+			c.sendAck(&rel, c.b.storeSeq())
 		}
+		return nil
+	}
+	switch {
+	case a.Type == packet.PUBACK && d.state == waitPuback,
+		a.Type == packet.PUBCOMP && d.state == waitPubcomp,
+		a.Type == packet.PUBREC && d.state == waitPubrec && a.Reason >= 0x80: // 5.0: refused, the flow ends
+		s.settle(a.PacketID)
+		s.pump()
+	case a.Type == packet.PUBREC && d.state == waitPubrec:
+		d.state = waitPubcomp
+		c.b.storeSent(s, d)
+		fallthrough
+	case a.Type == packet.PUBREC && d.state == waitPubcomp: // a repeated PUBREC: PUBREL again
+		rel := packet.Ack{Type: packet.PUBREL, PacketID: a.PacketID}
+		c.sendAck(&rel, c.b.storeSeq())
+	default:
+		return &packet.FieldError{Packet: a.Type, Field: "packet identifier (in flight at another stage)", Err: packet.ErrProtocol}
 	}
 	return nil
 }

@@ -118,9 +118,12 @@ func (c *conn) client(r *connectReq) Client {
 var errAnswered = errors.New("answered")
 
 // handleConnect runs a CONNECT through check, authenticate and admit.
-func (c *conn) handleConnect(body []byte) error {
+func (c *conn) handleConnect(flags byte, body []byte) error {
 	p := &c.b.ps.Connect
 	err := packet.DecodeConnect(p, body)
+	if err == nil {
+		err = packet.CheckConnectFlags(p, flags)
+	}
 	switch p.Version {
 	case packet.Version31, packet.Version311, packet.Version5:
 		c.version = p.Version

@@ -58,9 +58,10 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 	b.stats.MsgsReceived++
 	b.blink()
 	mark := b.storeSeq()
-	if !b.allowed(s, AccessPublish, p.Topic) {
-		// Not authorised: dropped; 5.0 QoS 1/2 publishers are told 0x87,
-		// others get the usual acknowledgement (Mosquitto's behaviour).
+	if reservedTopic(p.Topic) || !b.allowed(s, AccessPublish, p.Topic) {
+		// Not authorised, or a topic reserved to the broker: dropped; 5.0
+		// QoS 1/2 publishers are told 0x87, others get the usual
+		// acknowledgement (Mosquitto's behaviour).
 		b.log.Debugf("Denied PUBLISH from %s on %s.", s.id, p.Topic)
 		switch p.QoS {
 		case 1:
@@ -143,6 +144,14 @@ func (c *conn) refuseUnstored(p *packet.Publish, mark uint64) error {
 	}
 	c.sendAck(&packet.Ack{Type: typ, PacketID: p.PacketID, Reason: packet.QuotaExceeded}, mark)
 	return nil
+}
+
+// reservedTopic reports whether clients may not publish to topic: $SYS
+// (the broker's own), $share/ (a shared subscription's prefix, not a
+// topic) and $CONTROL/ (midge has no control API to receive it).
+func reservedTopic(t []byte) bool {
+	return len(t) > 0 && t[0] == '$' && (bytes.HasPrefix(t, []byte("$SYS")) ||
+		bytes.HasPrefix(t, []byte("$share/")) || bytes.HasPrefix(t, []byte("$CONTROL/")))
 }
 
 func levels(topic []byte) int { return bytes.Count(topic, []byte{'/'}) + 1 }

@@ -114,7 +114,7 @@ func (l *Logger) logf(k logKind, format string, args ...any) {
 	if !l.enabled(k) {
 		return
 	}
-	msg := fmt.Sprintf(format, args...)
+	msg := escapeControl(fmt.Sprintf(format, args...))
 	if len(msg) > 1024 { // bounded lines: logs live on small tmpfs
 		msg = msg[:1024] + "..."
 	}
@@ -134,6 +134,22 @@ func (l *Logger) Warnf(format string, args ...any)   { l.logf(logWarning, "Warni
 func (l *Logger) Noticef(format string, args ...any) { l.logf(logNotice, format, args...) }
 func (l *Logger) Infof(format string, args ...any)   { l.logf(logInfo, format, args...) }
 func (l *Logger) Debugf(format string, args ...any)  { l.logf(logDebug, format, args...) }
+
+// escapeControl writes a formatted line that holds control characters (C0,
+// DEL, C1) as a Go string literal without its quotes (\n, \x01, \u0085,
+// and \" and \\ so the escapes cannot be forged), so text a client supplied
+// (a client id, a user name, a topic) cannot forge lines in a log file or
+// syslog whatever the broker accepts. A line with none is returned as it
+// is, without allocating.
+func escapeControl(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7F || (c == 0xC2 && i+1 < len(s) && s[i+1]&0xE0 == 0x80) {
+			q := strconv.Quote(s)
+			return q[1 : len(q)-1]
+		}
+	}
+	return s
+}
 
 // severity maps a log kind to a syslog severity.
 func severity(k logKind) int {

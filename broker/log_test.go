@@ -34,3 +34,28 @@ func TestSyslogRFC3164(t *testing.T) {
 		t.Fatalf("line of %d bytes: not bounded", n)
 	}
 }
+
+func TestLogEscapesControlCharacters(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain é line":     "plain é line",
+		"id a\nForged":     `id a\nForged`,
+		"\r\t\x01\x7f\\\"": `\r\t\x01\x7f\\\"`,
+		"c1 \u0085 end":    `c1 \u0085 end`,
+		"nbsp \u00a0 ok":   "nbsp \u00a0 ok",
+	} {
+		if got := escapeControl(in); got != want {
+			t.Errorf("escapeControl(%q) = %q, want %q", in, got, want)
+		}
+	}
+	s := "Client dev-42 connected from 10.0.0.7 as user ü."
+	if n := testing.AllocsPerRun(100, func() { escapeControl(s) }); n != 0 {
+		t.Fatalf("escaping a clean line allocates %v times", n)
+	}
+	var buf strings.Builder
+	lg := NewLogger(nil, []string{"all"})
+	lg.SetOutput(&buf)
+	lg.Noticef("Client %s connected.", "x\n2026-01-01T00:00:00.000: forged")
+	if strings.Count(buf.String(), "\n") != 1 {
+		t.Fatalf("log injection: %q", buf.String())
+	}
+}

@@ -152,7 +152,7 @@ func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 	case c.state == stateNew && h.Type == packet.CONNECT && !authing:
 		// CONNECT decodes itself: a refusal is answered in the client's
 		// protocol version even when the rest does not decode.
-		return c.handleConnect(body)
+		return c.handleConnect(h.Flags, body)
 	case c.state == stateNew && (h.Type != packet.AUTH || !authing):
 		return errNotConnect // [MQTT-3.1.0-1]
 	case h.Type == packet.CONNECT:

@@ -41,22 +41,22 @@ func AppendAck(dst []byte, p *Ack, version byte) []byte {
 	if p.Type == PUBREL {
 		flags = 0x02
 	}
-	if version != Version5 {
-		dst = AppendHeader(dst, p.Type, flags, 2)
-		return appendUint16(dst, p.PacketID)
+	n, pl := 2, 0
+	if version == Version5 {
+		if pl = propsLen(&p.Props); pl > 0 {
+			n = 3 + VarintLen(pl) + pl
+		} else if p.Reason != Success {
+			n = 3
+		}
 	}
-	pl := propsLen(&p.Props)
-	switch {
-	case pl > 0:
-		dst = AppendHeader(dst, p.Type, flags, 3+VarintLen(pl)+pl)
-		dst = append(appendUint16(dst, p.PacketID), byte(p.Reason))
-		return appendProps(dst, &p.Props, pl)
-	case p.Reason != Success:
-		dst = AppendHeader(dst, p.Type, flags, 3)
-		return append(appendUint16(dst, p.PacketID), byte(p.Reason))
+	dst = appendUint16(AppendHeader(dst, p.Type, flags, n), p.PacketID)
+	if n > 2 {
+		dst = append(dst, byte(p.Reason))
 	}
-	dst = AppendHeader(dst, p.Type, flags, 2)
-	return appendUint16(dst, p.PacketID)
+	if pl > 0 {
+		dst = appendProps(dst, &p.Props, pl)
+	}
+	return dst
 }
 
 // Disconnect is a DISCONNECT packet (§3.14), or an AUTH packet (§3.15),
@@ -90,18 +90,22 @@ func DecodeDisconnect(p *Disconnect, t Type, body []byte, version byte) error {
 
 // AppendDisconnect appends an encoded DISCONNECT or AUTH packet.
 func AppendDisconnect(dst []byte, t Type, p *Disconnect, version byte) []byte {
-	if version != Version5 {
-		return AppendHeader(dst, t, 0, 0)
+	n, pl := 0, 0
+	if version == Version5 {
+		if pl = propsLen(&p.Props); pl > 0 {
+			n = 1 + VarintLen(pl) + pl
+		} else if p.Reason != Success {
+			n = 1
+		}
 	}
-	pl := propsLen(&p.Props)
-	switch {
-	case pl > 0:
-		dst = AppendHeader(dst, t, 0, 1+VarintLen(pl)+pl)
-		return appendProps(append(dst, byte(p.Reason)), &p.Props, pl)
-	case p.Reason != Success:
-		return append(AppendHeader(dst, t, 0, 1), byte(p.Reason))
+	dst = AppendHeader(dst, t, 0, n)
+	if n > 0 {
+		dst = append(dst, byte(p.Reason))
 	}
-	return AppendHeader(dst, t, 0, 0)
+	if pl > 0 {
+		dst = appendProps(dst, &p.Props, pl)
+	}
+	return dst
 }
 
 // DecodeEmpty checks the body of PINGREQ or PINGRESP, which must be empty.

@@ -49,7 +49,7 @@ func DecodeConnect(p *Connect, body []byte) error {
 	if c.err != nil {
 		return c.err
 	}
-	if flags&0x01 != 0 { // [MQTT-3.1.2-3] reserved flag
+	if flags&0x01 != 0 && p.Version != Version31 { // [MQTT-3.1.2-3] reserved flag; 3.1 has no such rule
 		return fieldErr(CONNECT, "connect flags", ErrMalformed)
 	}
 	p.CleanStart = flags&0x02 != 0
@@ -71,12 +71,18 @@ func DecodeConnect(p *Connect, body []byte) error {
 	if p.Version == Version5 {
 		c.properties(&p.Props, CONNECT)
 	}
-	p.ClientID = c.str("client identifier")
+	// Control characters in the id: 0x85 in 5.0; 3.x has no return code
+	// for a malformed id, the connection is closed (Mosquitto does both).
+	idErr := ErrMalformed
+	if p.Version == Version5 {
+		idErr = ErrClientID
+	}
+	p.ClientID = c.text("client identifier", idErr)
 	if p.WillFlag {
 		if p.Version == Version5 {
 			c.properties(&p.WillProps, willProps)
 		}
-		p.WillTopic = c.str("will topic")
+		p.WillTopic = c.text("will topic", ErrMalformed)
 		if c.err == nil && !ValidTopicName(p.WillTopic) {
 			return fieldErr(CONNECT, "will topic", ErrTopicName)
 		}
@@ -86,7 +92,7 @@ func DecodeConnect(p *Connect, body []byte) error {
 		}
 	}
 	if p.UsernameFlag {
-		p.Username = c.str("user name")
+		p.Username = c.text("user name", ErrMalformed)
 	}
 	if p.PasswordFlag {
 		p.Password = c.binary("password")
@@ -95,6 +101,16 @@ func DecodeConnect(p *Connect, body []byte) error {
 		c.fail("trailing bytes", ErrMalformed)
 	}
 	return c.err
+}
+
+// CheckConnectFlags checks the fixed-header flags of a decoded CONNECT:
+// zero [MQTT-2.1.3-1], except that 3.1 (MQIsdp) clients are let through as
+// Mosquitto lets them.
+func CheckConnectFlags(p *Connect, flags byte) error {
+	if flags != 0 && p.Version != Version31 {
+		return fieldErr(CONNECT, "fixed header flags", ErrMalformed)
+	}
+	return nil
 }
 
 // AppendConnect appends an encoded CONNECT packet.
@@ -197,12 +213,33 @@ func AppendConnack(dst []byte, p *Connack, version byte) []byte {
 	}
 	dst = AppendHeader(dst, CONNACK, 0, n)
 	var f byte
-	if p.SessionPresent {
+	if p.SessionPresent && version != Version31 { // 3.1 has no session present flag
 		f = 1
 	}
 	dst = append(dst, f, p.Reason)
 	if version == Version5 {
-		dst = appendProps(dst, &p.Props, pl)
+		dst = appendConnackProps(dst, &p.Props, pl)
 	}
 	return dst
+}
+
+// connackOrder is the order Mosquitto 2 writes its CONNACK properties in
+// (handle_connect.c adds the first five, send_connack.c the rest); any
+// other property follows in midge's usual order. Clients that compare
+// CONNACKs byte for byte, as Mosquitto's own tests do, see the same bytes.
+var connackOrder = [...]byte{PropTopicAliasMaximum, PropServerKeepAlive, PropAssignedClientID,
+	PropAuthMethod, PropAuthData, PropRetainAvailable, PropMaximumPacketSize,
+	PropReceiveMaximum, PropMaximumQoS}
+
+func appendConnackProps(dst []byte, p *Properties, n int) []byte {
+	dst = AppendVarint(dst, uint32(n))
+	one := *p
+	one.User, one.SubIDs = nil, nil
+	rest := *p
+	for _, id := range connackOrder {
+		one.Present = p.Present & bit(id)
+		rest.Present &^= bit(id)
+		dst = appendPropsBody(dst, &one)
+	}
+	return appendPropsBody(dst, &rest)
 }

@@ -99,6 +99,28 @@ func (c *cursor) str(field string) []byte {
 	return v
 }
 
+// text reads a UTF-8 string that names something (a client id, user name,
+// topic name or filter) and, as Mosquitto does, refuses control characters
+// in it with e.
+func (c *cursor) text(field string, e *Error) []byte {
+	v := c.str(field)
+	if HasControl(v) { // nil when str failed
+		c.fail(field, e)
+	}
+	return v
+}
+
+// HasControl reports whether b holds a control character: U+0001-U+001F or
+// U+007F-U+009F (C0, DEL and C1). b is well-formed UTF-8.
+func HasControl(b []byte) bool {
+	for i, c := range b {
+		if c < 0x20 || c == 0x7F || (c == 0xC2 && i+1 < len(b) && b[i+1] < 0xA0) {
+			return true
+		}
+	}
+	return false
+}
+
 // ValidUTF8 reports whether b is well-formed UTF-8 as MQTT requires: no
 // U+0000 [MQTT-1.5.4-2] and no surrogates or overlong forms [MQTT-1.5.4-1].
 // (The Go decoder already rejects surrogates and overlong encodings.)

@@ -32,7 +32,10 @@ func (ps *Packets) Decode(h FixedHeader, body []byte, version byte) error {
 func (ps *Packets) DecodeFromClient(h FixedHeader, body []byte, version byte) error {
 	switch h.Type {
 	case CONNECT:
-		return DecodeConnect(&ps.Connect, body)
+		if err := DecodeConnect(&ps.Connect, body); err != nil {
+			return err
+		}
+		return CheckConnectFlags(&ps.Connect, h.Flags)
 	case PUBLISH:
 		return DecodePublish(&ps.Publish, h.Flags, body, version)
 	case PUBACK, PUBREC, PUBREL, PUBCOMP:

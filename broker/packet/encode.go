@@ -79,6 +79,11 @@ func appendProps(dst []byte, p *Properties, n int) []byte {
 	if p == nil || n == 0 {
 		return dst
 	}
+	return appendPropsBody(dst, p)
+}
+
+// appendPropsBody appends p's properties without the length prefix.
+func appendPropsBody(dst []byte, p *Properties) []byte {
 	has := p.Present
 	if has&bit(PropPayloadFormat) != 0 {
 		dst = append(dst, PropPayloadFormat, p.PayloadFormat)
@@ -163,13 +168,10 @@ func appendProps(dst []byte, p *Properties, n int) []byte {
 // AppendPropertyBytes appends p's properties without the length prefix
 // (the form the persistence log stores).
 func AppendPropertyBytes(dst []byte, p *Properties) []byte {
-	n := propsLen(p)
-	start := len(dst)
-	dst = appendProps(dst, p, n)
-	// drop the length prefix appendProps wrote
-	k := VarintLen(n)
-	copy(dst[start:], dst[start+k:])
-	return dst[:len(dst)-k]
+	if p == nil {
+		return dst
+	}
+	return appendPropsBody(dst, p)
 }
 
 // DecodePropertyBytes decodes properties stored by AppendPropertyBytes, as

@@ -7,6 +7,7 @@ import "fmt"
 // Each sentinel below has its own reason code; FieldError adds which field
 // of which packet was at fault.
 type Error struct {
+	_    [0]func() // not comparable: no equality function in the binary
 	Code ReasonCode
 	Msg  string
 }
@@ -15,17 +16,17 @@ func (e *Error) Error() string { return e.Msg }
 
 // The sentinel errors. A test proves their codes are unique and each is used.
 var (
-	ErrMalformed          = &Error{MalformedPacket, "malformed packet"}
-	ErrProtocol           = &Error{ProtocolError, "protocol error"}
-	ErrUnsupportedVersion = &Error{UnsupportedProtocolVersion, "unsupported protocol version"}
-	ErrClientID           = &Error{ClientIdentifierNotValid, "client identifier not valid"}
-	ErrTopicFilter        = &Error{TopicFilterInvalid, "topic filter invalid"}
-	ErrTopicName          = &Error{TopicNameInvalid, "topic name invalid"}
-	ErrTopicAlias         = &Error{TopicAliasInvalid, "topic alias invalid"}
-	ErrTooLarge           = &Error{PacketTooLarge, "packet too large"}
-	ErrReceiveMax         = &Error{ReceiveMaximumExceeded, "receive maximum exceeded"}
-	ErrQoS                = &Error{QoSNotSupported, "QoS not supported"}
-	ErrPayloadFormat      = &Error{PayloadFormatInvalid, "payload format invalid"}
+	ErrMalformed          = &Error{Code: MalformedPacket, Msg: "malformed packet"}
+	ErrProtocol           = &Error{Code: ProtocolError, Msg: "protocol error"}
+	ErrUnsupportedVersion = &Error{Code: UnsupportedProtocolVersion, Msg: "unsupported protocol version"}
+	ErrClientID           = &Error{Code: ClientIdentifierNotValid, Msg: "client identifier not valid"}
+	ErrTopicFilter        = &Error{Code: TopicFilterInvalid, Msg: "topic filter invalid"}
+	ErrTopicName          = &Error{Code: TopicNameInvalid, Msg: "topic name invalid"}
+	ErrTopicAlias         = &Error{Code: TopicAliasInvalid, Msg: "topic alias invalid"}
+	ErrTooLarge           = &Error{Code: PacketTooLarge, Msg: "packet too large"}
+	ErrReceiveMax         = &Error{Code: ReceiveMaximumExceeded, Msg: "receive maximum exceeded"}
+	ErrQoS                = &Error{Code: QoSNotSupported, Msg: "QoS not supported"}
+	ErrPayloadFormat      = &Error{Code: PayloadFormatInvalid, Msg: "payload format invalid"}
 )
 
 // Sentinels lists every sentinel error (for the uniqueness test and docs).
@@ -34,6 +35,7 @@ var Sentinels = []*Error{ErrMalformed, ErrProtocol, ErrUnsupportedVersion, ErrCl
 
 // FieldError names the packet and field a sentinel error was found in.
 type FieldError struct {
+	_      [0]func() // not comparable
 	Packet Type
 	Field  string
 	Err    *Error

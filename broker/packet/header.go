@@ -65,6 +65,8 @@ func checkFlags(t Type, flags byte) error {
 			return fieldErr(t, "QoS", ErrMalformed)
 		}
 		return nil
+	case CONNECT:
+		return nil // 3.1 leniency: checked by Packets.DecodeFromClient and the broker
 	case PUBREL, SUBSCRIBE, UNSUBSCRIBE:
 		if flags != 0x02 { // [MQTT-3.6.1-1], [MQTT-3.8.1-1], [MQTT-3.10.1-1]
 			return fieldErr(t, "fixed header flags", ErrMalformed)

@@ -288,3 +288,14 @@ func TestReadPacketFromStream(t *testing.T) {
 		t.Fatal("truncated body read without error")
 	}
 }
+
+func TestHasControl(t *testing.T) {
+	for s, want := range map[string]bool{
+		"": false, "a/b": false, "é\u00a0ÿ€": false,
+		"\x01": true, "a\nb": true, "\x1f": true, "\x7f": true, "\u0080": true, "\u009f": true,
+	} {
+		if HasControl([]byte(s)) != want {
+			t.Errorf("HasControl(%q) != %v", s, want)
+		}
+	}
+}

@@ -31,7 +31,7 @@ func DecodePublish(p *Publish, flags byte, body []byte, version byte) error {
 		return fieldErr(PUBLISH, "DUP flag", ErrMalformed)
 	}
 	c := cursor{b: body, t: PUBLISH}
-	p.Topic = c.str("topic name")
+	p.Topic = c.text("topic name", ErrMalformed)
 	if p.QoS > 0 {
 		p.PacketID = c.uint16("packet identifier")
 		if c.err == nil && p.PacketID == 0 { // [MQTT-2.2.1-3]

@@ -21,8 +21,10 @@ type Subscription struct {
 }
 
 // DecodeSubscribe decodes the body of a SUBSCRIBE or UNSUBSCRIBE. The
-// structure of every entry is checked; whether each filter is a valid
-// topic filter is left to the caller, which in 5.0 answers per filter.
+// structure of every entry is checked; a filter with control characters
+// (ErrMalformed, as Mosquitto) or an empty one (ErrProtocol, [MQTT-4.7.3-1])
+// refuses the packet. Whether each other filter is a valid topic filter is
+// left to the caller, which in 5.0 answers per filter.
 func DecodeSubscribe(p *Subscribe, t Type, body []byte, version byte) error {
 	*p = Subscribe{Type: t, version: version}
 	c := cursor{b: body, t: t}
@@ -38,7 +40,11 @@ func DecodeSubscribe(p *Subscribe, t Type, body []byte, version byte) error {
 	}
 	p.List = c.b
 	for len(c.b) > 0 && c.err == nil {
-		c.str("topic filter")
+		// Control characters are refused as Mosquitto does; an empty filter
+		// is a protocol error for the whole packet [MQTT-4.7.3-1].
+		if f := c.text("topic filter", ErrMalformed); c.err == nil && len(f) == 0 {
+			c.fail("topic filter", ErrProtocol)
+		}
 		if t == SUBSCRIBE {
 			o := c.byte1("subscription options")
 			if c.err != nil {
