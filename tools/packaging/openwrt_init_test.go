@@ -1,0 +1,160 @@
+package packaging
+
+import (
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"midge/broker/config"
+)
+
+// initScript runs body after sourcing the procd script with OpenWrt's
+// functions stubbed: config_get answers from uci (option -> value, the
+// rest default), df reports freeKiB free, the LEDs live in dir/leds, the
+// release file is dir/openwrt_release, and procd calls are printed.
+type initScript struct {
+	t       *testing.T
+	dir     string
+	uci     map[string]string
+	freeKiB string
+}
+
+func newInitScript(t *testing.T) *initScript {
+	dir := t.TempDir()
+	return &initScript{t: t, dir: dir, freeKiB: "100000", uci: map[string]string{"persistence_dir": filepath.Join(dir, "store")}}
+}
+
+func (s *initScript) run(body string) string {
+	t := s.t
+	t.Helper()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal("no sh: the init script tests need a POSIX shell")
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := user.LookupGroupId(u.Gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases strings.Builder
+	for k, v := range s.uci {
+		cases.WriteString("\t" + k + `) eval "$1=\"` + v + `\"";;` + "\n")
+	}
+	script := `
+config_load() { :; }
+config_get() { case "$3" in
+` + cases.String() + `	*) eval "$1=\"\$4\"";; esac; }
+df() { printf 'Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/x 9999 1 ` + s.freeKiB + ` 1%% /overlay\n'; }
+procd_open_instance() { :; }
+procd_close_instance() { :; }
+procd_set_param() { echo "param $*"; }
+procd_send_signal() { echo "signal $*"; }
+stop() { echo stop; }
+restart() { echo restart; }
+. "$INIT"
+CONF="$TMPD/midge.toml"
+KEYS="$TMPD/keys"
+LEDS="$TMPD/leds"
+RELEASE="$TMPD/openwrt_release"
+MIDGE_USER="$OWNER"
+chgrp() { command chgrp "$GROUP" "$2"; }
+chown() { echo "chown $*"; }
+` + body
+	cmd := exec.Command(sh, "-c", script)
+	init, _ := filepath.Abs(filepath.Join(root, "openwrt/midge/files/midge.init"))
+	cmd.Env = append(os.Environ(), "TMPD="+s.dir, "INIT="+init, "OWNER="+u.Username, "GROUP="+g.Name)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (s *initScript) generate() *config.Config {
+	s.t.Helper()
+	conf := s.run(`generate; echo "$CONF"`)
+	c, err := config.Load(conf)
+	if err != nil {
+		b, _ := os.ReadFile(conf)
+		s.t.Fatalf("generated config: %v\n%s", err, b)
+	}
+	return c
+}
+
+// The procd script's UCI-to-TOML translation gives a configuration midge
+// accepts.
+func TestOpenWrtInitGeneratesValidConfig(t *testing.T) {
+	s := newInitScript(t)
+	s.uci["board"] = "openwrt-ath79"
+	c := s.generate()
+	if c.Board != "openwrt-ath79" || !c.Persistence.Enabled || c.Listeners[0].Port != 1883 || !c.AllowAnonymous || c.PasswordFile != "" {
+		t.Fatalf("%+v", c)
+	}
+	// Password and ACL files.
+	s.uci["password_file"], s.uci["acl_file"], s.uci["allow_anonymous"] = "/etc/midge/passwd", "/etc/midge/acl", "0"
+	c = s.generate()
+	if c.PasswordFile != "/etc/midge/passwd" || c.ACLFile != "/etc/midge/acl" || c.AllowAnonymous {
+		t.Fatalf("with password and ACL files: %+v", c)
+	}
+	// config_file: a Mosquitto user's own file, used as it is.
+	mc := filepath.Join(s.dir, "mosquitto.conf")
+	os.WriteFile(mc, []byte("listener 1883\npassword_file /etc/mosquitto/pw\n"), 0o644)
+	s.uci["config_file"] = mc
+	if got := s.run(`generate; echo "$CONF"`); got != mc {
+		t.Fatalf("config_file: init uses %q", got)
+	}
+}
+
+// Item: the service runs as midge, owns its store and may set the LEDs.
+func TestOpenWrtInitRunsAsMidge(t *testing.T) {
+	ini := read(t, "openwrt/midge/files/midge.init")
+	mustContain(t, "midge.init", ini, `MIDGE_USER=midge`, `procd_set_param user "$MIDGE_USER"`)
+	mk := read(t, "openwrt/midge/Makefile")
+	mustContain(t, "Makefile", mk, "USERID:=midge=")
+
+	s := newInitScript(t)
+	// A store left by a root-run midge is handed over; one of midge's is not.
+	out := s.run(`MIDGE_USER=midge; generate`)
+	if !strings.Contains(out, "chown -R midge:midge "+s.uci["persistence_dir"]) {
+		t.Errorf("store not handed to midge: %q", out)
+	}
+	if out := s.run(`generate`); strings.Contains(out, "chown") {
+		t.Errorf("store of midge's chowned again: %q", out)
+	}
+	// Every LED's trigger and brightness become group-writable.
+	led := filepath.Join(s.dir, "leds", "green:status")
+	os.MkdirAll(led, 0o755)
+	for _, f := range []string{"trigger", "brightness", "max_brightness"} {
+		os.WriteFile(filepath.Join(led, f), nil, 0o644)
+	}
+	s.run(`generate`)
+	for f, want := range map[string]os.FileMode{"trigger": 0o664, "brightness": 0o664, "max_brightness": 0o644} {
+		st, _ := os.Stat(filepath.Join(led, f))
+		if st.Mode().Perm() != want {
+			t.Errorf("%s mode %v, want %v", f, st.Mode().Perm(), want)
+		}
+	}
+	os.Chmod(filepath.Join(led, "trigger"), 0o644)
+	s.uci["led_access"] = "0"
+	s.run(`generate`)
+	if st, _ := os.Stat(filepath.Join(led, "trigger")); st.Mode().Perm() != 0o644 {
+		t.Errorf("led_access 0: trigger mode %v", st.Mode().Perm())
+	}
+	// The procd instance.
+	out = s.run(`start_service`)
+	mustContain(t, "start_service", out, "param user "+currentUser(t), "param command /usr/sbin/midge -c "+filepath.Join(s.dir, "midge.toml"), "param respawn")
+}
+
+func currentUser(t *testing.T) string {
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Username
+}
