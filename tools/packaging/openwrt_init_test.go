@@ -158,3 +158,49 @@ func currentUser(t *testing.T) string {
 	}
 	return u.Username
 }
+
+// Item: a reload restarts midge when a key only a restart applies changed
+// (port, bind address, board, persistence, max connections, config_file),
+// and sends SIGHUP otherwise.
+func TestOpenWrtReloadRestartsWhenNeeded(t *testing.T) {
+	s := newInitScript(t)
+	s.uci["board"] = "openwrt-ath79"
+	s.run(`start_service >/dev/null`)
+	reload := func(what string) string {
+		t.Helper()
+		return s.run(`reload_service`)
+	}
+	if out := reload("nothing"); out != "signal midge * HUP" {
+		t.Fatalf("unchanged: %q", out)
+	}
+	for _, c := range []struct{ key, value, want string }{
+		{"allow_anonymous", "0", "signal midge * HUP"},
+		{"password_file", "/etc/midge/passwd", "signal midge * HUP"},
+		{"acl_file", "/etc/midge/acl", "signal midge * HUP"},
+		{"log_dest", "stderr", "signal midge * HUP"},
+		{"port", "1884", "restart"},
+		{"bind_address", "0.0.0.0", "restart"},
+		{"max_connections", "10", "restart"},
+		{"board", "openwrt-ramips-mt7621", "restart"},
+		{"persistence", "0", "restart"},
+		{"config_file", "/etc/mosquitto/mosquitto.conf", "restart"},
+	} {
+		s.run(`start_service >/dev/null`) // the running instance: the settings so far
+		s.uci[c.key] = c.value
+		if out := reload(c.key); out != c.want {
+			t.Errorf("%s changed: reload did %q, want %q", c.key, out, c.want)
+		}
+	}
+	// The store cap follows the free space: less of it is no restart.
+	s = newInitScript(t)
+	s.run(`start_service >/dev/null`)
+	s.freeKiB = "1000"
+	if out := reload("free space"); out != "signal midge * HUP" {
+		t.Errorf("free space changed: %q", out)
+	}
+	// Disabled: stopped.
+	s.uci["enabled"] = "0"
+	if out := reload("enabled"); out != "stop" {
+		t.Errorf("disabled: %q", out)
+	}
+}
