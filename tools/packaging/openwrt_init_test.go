@@ -182,6 +182,7 @@ func TestOpenWrtReloadRestartsWhenNeeded(t *testing.T) {
 		{"bind_address", "0.0.0.0", "restart"},
 		{"max_connections", "10", "restart"},
 		{"board", "openwrt-ramips-mt7621", "restart"},
+		{"max_store_bytes", "1048576", "restart"},
 		{"persistence", "0", "restart"},
 		{"config_file", "/etc/mosquitto/mosquitto.conf", "restart"},
 	} {
@@ -202,5 +203,62 @@ func TestOpenWrtReloadRestartsWhenNeeded(t *testing.T) {
 	s.uci["enabled"] = "0"
 	if out := reload("enabled"); out != "stop" {
 		t.Errorf("disabled: %q", out)
+	}
+}
+
+// Item: no board file is forced on every target: one is picked for ath79
+// and ramips/mt7621, none elsewhere, and the store is capped by the free
+// space of its filesystem at start.
+func TestOpenWrtBoardAndStoreCap(t *testing.T) {
+	if !strings.Contains(read(t, "openwrt/midge/files/midge.config"), "\toption board ''\n") {
+		t.Errorf("midge.config sets a board for every target")
+	}
+	s := newInitScript(t)
+	for target, want := range map[string]string{"ath79/generic": "openwrt-ath79", "ath79/nand": "openwrt-ath79",
+		"ramips/mt7621": "openwrt-ramips-mt7621", "ramips/mt76x8": "", "x86/64": "", "": ""} {
+		os.WriteFile(filepath.Join(s.dir, "openwrt_release"), []byte("DISTRIB_ID='OpenWrt'\nDISTRIB_TARGET='"+target+"'\n"), 0o644)
+		if c := s.generate(); c.Board != want {
+			t.Errorf("target %q: board %q, want %q", target, c.Board, want)
+		}
+	}
+	os.Remove(filepath.Join(s.dir, "openwrt_release"))
+	if c := s.generate(); c.Board != "" {
+		t.Errorf("no release file: board %q", c.Board)
+	}
+	s.uci["board"] = "openwrt-ath79"
+	if c := s.generate(); c.Board != "openwrt-ath79" {
+		t.Errorf("board named in UCI: %q", c.Board)
+	}
+
+	// Plenty of space: the option's cap, the board's segments.
+	s.freeKiB = "100000"
+	c := s.generate()
+	if c.Persistence.MaxStoreBytes != 4194304 || c.Persistence.SegmentBytes != 262144 {
+		t.Errorf("free 100000 KiB: cap %d, segments %d", c.Persistence.MaxStoreBytes, c.Persistence.SegmentBytes)
+	}
+	// A full overlay: a quarter of what is free (plus the store's own).
+	os.MkdirAll(s.uci["persistence_dir"], 0o755)
+	os.WriteFile(filepath.Join(s.uci["persistence_dir"], "seg"), make([]byte, 100<<10), 0o644)
+	s.freeKiB = "2000"
+	c = s.generate()
+	if c.Persistence.MaxStoreBytes < 2000<<10/4 || c.Persistence.MaxStoreBytes > 2200<<10/4 ||
+		c.Persistence.SegmentBytes%65536 != 0 || c.Persistence.SegmentBytes > c.Persistence.MaxStoreBytes/4 {
+		t.Errorf("free 2000 KiB: cap %d, segments %d", c.Persistence.MaxStoreBytes, c.Persistence.SegmentBytes)
+	}
+	s.freeKiB = "10"
+	c = s.generate()
+	if c.Persistence.MaxStoreBytes != 65536 || c.Persistence.SegmentBytes != 65536 {
+		t.Errorf("free 10 KiB: cap %d, segments %d", c.Persistence.MaxStoreBytes, c.Persistence.SegmentBytes)
+	}
+	s.uci["max_store_bytes"] = "1048576"
+	s.freeKiB = "100000"
+	if c = s.generate(); c.Persistence.MaxStoreBytes != 1048576 {
+		t.Errorf("max_store_bytes option: cap %d", c.Persistence.MaxStoreBytes)
+	}
+	// No persistence: no cap, no directory.
+	s.uci["persistence"] = "0"
+	s.uci["persistence_dir"] = filepath.Join(s.dir, "none")
+	if c = s.generate(); c.Persistence.Enabled || dirExists(s.uci["persistence_dir"]) {
+		t.Errorf("persistence 0: %+v", c.Persistence)
 	}
 }
