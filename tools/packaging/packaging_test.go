@@ -92,12 +92,13 @@ func TestOpenWrtPackage(t *testing.T) {
 		"/etc/config/midge", "./files/midge.init", "./files/midge.config")
 	for _, d := range regexp.MustCompile(`\$\(MIDGE_SRC\)/([\w.-]+)`).FindAllStringSubmatch(mk, -1) {
 		if d[1] == "vendor" {
-			continue // made by `make vendor`
+			continue // made by `make vendor`, and optional
 		}
 		if _, err := os.Stat(filepath.Join(root, d[1])); err != nil {
 			t.Errorf("Build/Prepare copies %s, which does not exist", d[1])
 		}
 	}
+	openWrtSource(t, mk)
 	ini := read(t, "openwrt/midge/files/midge.init")
 	mustContain(t, "midge.init", ini, "USE_PROCD=1", "procd_set_param respawn", "procd_add_reload_trigger \"midge\"", "/usr/sbin/midge")
 	mustContain(t, "midge.config", read(t, "openwrt/midge/files/midge.config"), "config midge 'main'")
