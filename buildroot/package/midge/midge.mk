@@ -29,6 +29,16 @@ define MIDGE_INSTALL_INIT_SYSV
 		$(TARGET_DIR)/etc/init.d/S50midge
 endef
 
+# The unit is shared with the Debian package (packaging/ in the source).
+define MIDGE_INSTALL_INIT_SYSTEMD
+	$(INSTALL) -D -m 0644 $(@D)/packaging/midge.service \
+		$(TARGET_DIR)/usr/lib/systemd/system/midge.service
+endef
+
+define MIDGE_USERS
+	midge -1 midge -1 * /var/lib/midge - - midge MQTT broker
+endef
+
 define MIDGE_INSTALL_CONF
 	$(INSTALL) -D -m 0644 $(BR2_EXTERNAL_MIDGE_PATH)/package/midge/midge.toml \
 		$(TARGET_DIR)/etc/midge/midge.toml
