@@ -70,7 +70,7 @@ func TestBuildrootExternal(t *testing.T) {
 		}
 	}
 	mustContain(t, "S50midge", read(t, "buildroot/package/midge/S50midge"), "start-stop-daemon", "-c $CONF", "HUP")
-	if _, err := config.Load(filepath.Join(root, "buildroot/package/midge/midge.toml")); err != nil {
+	if _, err := config.Load(filepath.Join(root, "packaging/midge.toml")); err != nil {
 		t.Errorf("the shipped /etc/midge/midge.toml does not load: %v", err)
 	}
 }

@@ -40,7 +40,7 @@ define MIDGE_USERS
 endef
 
 define MIDGE_INSTALL_CONF
-	$(INSTALL) -D -m 0644 $(BR2_EXTERNAL_MIDGE_PATH)/package/midge/midge.toml \
+	$(INSTALL) -D -m 0644 $(@D)/packaging/midge.toml \
 		$(TARGET_DIR)/etc/midge/midge.toml
 	ln -sf midge $(TARGET_DIR)/usr/bin/midge-pub
 	ln -sf midge $(TARGET_DIR)/usr/bin/midge-sub
