@@ -73,6 +73,9 @@ func output(t *testing.T, name string, args ...string) string {
 
 // The package's metadata and contents, for the armhf build (Raspberry Pi OS).
 func TestDebianPackage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the package")
+	}
 	mk := read(t, "Makefile")
 	mustContain(t, "Makefile", mk, "\ndeb:\n\ttools/packaging/deb.sh\n")
 	deb := buildDeb(t, "armhf")

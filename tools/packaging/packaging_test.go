@@ -1,7 +1,10 @@
-// Package packaging checks the Buildroot and OpenWrt packages, which cannot
-// be built offline here: required variables, paths that exist in the
-// repository, the version matching `midge version`, and the files they
-// install.
+// Package packaging checks the Buildroot, OpenWrt, Debian and container
+// packages: required variables, paths that exist in the repository, the
+// version matching `midge version`, the files they install, and their init
+// and maintainer scripts run with the system around them stubbed. What can
+// be built offline here is built (the Buildroot download's vendoring and
+// build command, the .deb, the image's build stage); the Debian package is
+// installed, run and purged only as root in CI (deb_test.go).
 package packaging
 
 import (
