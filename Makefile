@@ -83,5 +83,11 @@ lint:
 vendor:
 	$(GO) mod vendor
 
+# Debian / Raspberry Pi OS packages (dpkg-deb) into dist/: ARCHES="amd64
+# arm64 armhf" by default (docs/packaging.md).
+.PHONY: deb
+deb:
+	tools/packaging/deb.sh
+
 clean:
 	rm -rf bin dist

@@ -5,11 +5,14 @@
 ################################################################################
 
 MIDGE_VERSION = 0.1.0
-# The source is this repository (BR2_EXTERNAL_MIDGE_PATH is its buildroot/
-# directory). A local site is not downloaded, so it is not vendored by
-# Buildroot: run `make vendor` in the repository first (docs/packaging.md).
+# The release tag MIDGE_VERSION, fetched with git from the repository that
+# holds this BR2_EXTERNAL tree (or from MIDGE_SITE given on the command
+# line), so Buildroot vendors the Go modules at download time and the
+# tarball's hash is checked (midge.hash). For work on an uncommitted tree,
+# use MIDGE_OVERRIDE_SRCDIR (docs/packaging.md), which skips the download
+# and so needs `make vendor` in that tree.
 MIDGE_SITE = $(BR2_EXTERNAL_MIDGE_PATH)/..
-MIDGE_SITE_METHOD = local
+MIDGE_SITE_METHOD = git
 MIDGE_LICENSE = Proprietary
 MIDGE_GOMOD = midge
 MIDGE_BUILD_TARGETS = cmd/midge
@@ -26,8 +29,18 @@ define MIDGE_INSTALL_INIT_SYSV
 		$(TARGET_DIR)/etc/init.d/S50midge
 endef
 
+# The unit is shared with the Debian package (packaging/ in the source).
+define MIDGE_INSTALL_INIT_SYSTEMD
+	$(INSTALL) -D -m 0644 $(@D)/packaging/midge.service \
+		$(TARGET_DIR)/usr/lib/systemd/system/midge.service
+endef
+
+define MIDGE_USERS
+	midge -1 midge -1 * /var/lib/midge - - midge MQTT broker
+endef
+
 define MIDGE_INSTALL_CONF
-	$(INSTALL) -D -m 0644 $(BR2_EXTERNAL_MIDGE_PATH)/package/midge/midge.toml \
+	$(INSTALL) -D -m 0644 $(@D)/packaging/midge.toml \
 		$(TARGET_DIR)/etc/midge/midge.toml
 	ln -sf midge $(TARGET_DIR)/usr/bin/midge-pub
 	ln -sf midge $(TARGET_DIR)/usr/bin/midge-sub
