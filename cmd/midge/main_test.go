@@ -51,8 +51,18 @@ var testTags = ""
 var listenRe = regexp.MustCompile(`listen socket on (127\.0\.0\.1:(\d+))`)
 
 // startMidge runs the binary with args and returns its port, read from its
-// log. The process is killed when the test ends.
+// log. The process is stopped when the test ends.
 func startMidge(t *testing.T, args ...string) string {
+	t.Helper()
+	_, addr := launchMidge(t, args...)
+	_, port, _ := strings.Cut(addr, ":")
+	return port
+}
+
+// launchMidge runs the binary with args and returns the process and the
+// address of its first loopback listener, read from its log. The process
+// gets SIGTERM when the test ends (SIGKILL if it has not exited 5 s later).
+func launchMidge(t *testing.T, args ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(midgeBin, args...)
 	stderr, _ := cmd.StderrPipe()
@@ -65,29 +75,29 @@ func startMidge(t *testing.T, args ...string) string {
 		go func() { cmd.Wait(); close(done) }()
 		select {
 		case <-done:
-		case <-time.After(3 * time.Second):
+		case <-time.After(5 * time.Second):
 			cmd.Process.Kill()
 		}
 	})
-	ports := make(chan string, 1)
+	addrs := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			if m := listenRe.FindStringSubmatch(sc.Text()); m != nil {
 				select {
-				case ports <- m[2]:
+				case addrs <- m[1]:
 				default:
 				}
 			}
 		}
 	}()
 	select {
-	case p := <-ports:
-		return p
+	case addr := <-addrs:
+		return cmd, addr
 	case <-time.After(5 * time.Second):
 		t.Fatal("broker did not report its port")
 	}
-	return ""
+	return nil, ""
 }
 
 func midge(ctx context.Context, name string, args ...string) *exec.Cmd {

@@ -3,11 +3,9 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -48,40 +46,8 @@ persistence_location %s/
 sys_interval 10
 max_queued_messages 1000
 `, dir)), 0o644)
-	cmd := exec.Command(midgeBin, "-c", conf)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, addr := launchMidge(t, "-c", conf)
 	pid := cmd.Process.Pid
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-		}
-	}()
-	ports := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := listenRe.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case ports <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	var addr string
-	select {
-	case addr = <-ports:
-	case <-time.After(5 * time.Second):
-		t.Fatal("broker did not report its port")
-	}
 
 	deadline := time.Now().Add(total)
 	var wg sync.WaitGroup
