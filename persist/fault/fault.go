@@ -137,13 +137,21 @@ func (fs *FS) hold(f *Fault) error {
 	return nil
 }
 
-// fail counts an operation of a kind that has no partial effect and returns
-// the error it must fail with, if any. It is called with fs.mu held.
-func (fs *FS) fail(op Op) error {
+// enter counts an operation and waits out its fault's Hold: it returns
+// the fault armed for it (nil: none), or ErrCrashed. It is called with
+// fs.mu held.
+func (fs *FS) enter(op Op) (*Fault, error) {
 	flt, err := fs.op(op)
 	if err == nil {
 		err = fs.hold(flt)
 	}
+	return flt, err
+}
+
+// fail counts an operation of a kind that has no partial effect and returns
+// the error it must fail with, if any. It is called with fs.mu held.
+func (fs *FS) fail(op Op) error {
+	flt, err := fs.enter(op)
 	if err != nil {
 		return err
 	}
@@ -180,15 +188,8 @@ type file struct {
 func (fs *FS) Create(name string) (persist.File, error) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	flt, err := fs.op(OpCreate)
-	if err == nil {
-		err = fs.hold(flt)
-	}
-	if err != nil {
+	if err := fs.fail(OpCreate); err != nil {
 		return nil, err
-	}
-	if flt != nil && flt.Err != nil {
-		return nil, fs.after(flt)
 	}
 	fs.release(name, 0)
 	f, err := os.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
@@ -257,17 +258,10 @@ func (fs *FS) Truncate(name string, size int64) error {
 func (fs *FS) SyncDir(dir string) error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	flt, err := fs.op(OpSyncDir)
-	if err == nil {
-		err = fs.hold(flt)
-	}
-	if err != nil {
+	if err := fs.fail(OpSyncDir); err != nil {
 		return err
 	}
-	if flt != nil && flt.Err != nil {
-		return fs.after(flt)
-	}
-	_, err = os.Stat(dir)
+	_, err := os.Stat(dir)
 	return err
 }
 
@@ -297,10 +291,7 @@ func (f *file) Write(b []byte) (int, error) {
 	fs := f.fs
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	flt, err := fs.op(OpWrite)
-	if err == nil {
-		err = fs.hold(flt)
-	}
+	flt, err := fs.enter(OpWrite)
 	if err != nil {
 		return 0, err
 	}
@@ -334,15 +325,8 @@ func (f *file) Sync() error {
 	fs := f.fs
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	flt, err := fs.op(OpSync)
-	if err == nil {
-		err = fs.hold(flt)
-	}
-	if err != nil {
+	if err := fs.fail(OpSync); err != nil {
 		return err
-	}
-	if flt != nil && flt.Err != nil {
-		return fs.after(flt)
 	}
 	if fs.failSync > 0 {
 		fs.failSync--
